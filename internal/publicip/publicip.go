@@ -15,7 +15,7 @@ var nonPublic = []struct {
 	prefix netip.Prefix
 	reason string
 }{
-	{netip.MustParsePrefix("0.0.0.0/8"), "in \"this network\" (0.0.0.0/8)"},
+	{netip.MustParsePrefix("0.0.0.0/8"), "\"this network\" (0.0.0.0/8)"},
 	{netip.MustParsePrefix("10.0.0.0/8"), "private (RFC 1918)"},
 	{netip.MustParsePrefix("100.64.0.0/10"), "carrier-grade NAT (RFC 6598)"},
 	{netip.MustParsePrefix("127.0.0.0/8"), "loopback"},

@@ -1,0 +1,218 @@
+// Package apimall is the HTTP client of API Mall's files API: uploads with retries, checks of
+// hosted files and sources, errors that say what happened, and an API key kept out of logs.
+package apimall
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/apimall/terraform-provider-apimall/internal/publicip"
+)
+
+// DefaultBaseURL is API Mall's gateway.
+const DefaultBaseURL = "https://gateway.apimall.ai"
+
+const uploadPath = "/api/v1/files/from-url"
+
+// Retry defaults, overridable in Config for tests.
+const (
+	defaultBackoffMin    = 1 * time.Second
+	defaultBackoffMax    = 30 * time.Second
+	defaultRetryAfterCap = 60 * time.Second
+)
+
+// Config is what a Client needs. Zero values of the optional fields mean the defaults.
+type Config struct {
+	// BaseURL is the gateway URL; "" means DefaultBaseURL. See ValidateBaseURL.
+	BaseURL string
+	// APIKey is sent as a bearer token to the gateway, and nowhere else.
+	APIKey string
+	// MaxRetries is how many times a retryable failure is retried (0..10).
+	MaxRetries int
+	// MaxConcurrentUploads bounds the uploads in flight across all callers; 0 means no bound.
+	MaxConcurrentUploads int
+	// UserAgent is sent with every request.
+	UserAgent string
+
+	// BackoffMin and BackoffMax bound the exponential backoff between attempts.
+	BackoffMin, BackoffMax time.Duration
+	// RetryAfterCap is the longest a Retry-After answer makes the client wait.
+	RetryAfterCap time.Duration
+}
+
+// Client talks to API Mall. It is safe for concurrent use; all its callers share the bound
+// on concurrent uploads.
+type Client struct {
+	endpoint      string
+	apiKey        string
+	userAgent     string
+	maxRetries    int
+	backoffMin    time.Duration
+	backoffMax    time.Duration
+	retryAfterCap time.Duration
+	uploadSlots   chan struct{}
+	api           *http.Client // never follows redirects: a redirected POST would carry the key elsewhere
+	public        *http.Client // HEAD requests to CDN and source hosts, never with the key
+}
+
+// New returns a Client for cfg, or an error when cfg.BaseURL breaks ValidateBaseURL.
+func New(cfg Config) (*Client, error) {
+	base := cfg.BaseURL
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	if err := ValidateBaseURL(base); err != nil {
+		return nil, err
+	}
+	c := &Client{
+		endpoint:      strings.TrimSuffix(base, "/") + uploadPath,
+		apiKey:        strings.TrimSpace(cfg.APIKey),
+		userAgent:     cfg.UserAgent,
+		maxRetries:    cfg.MaxRetries,
+		backoffMin:    orDefault(cfg.BackoffMin, defaultBackoffMin),
+		backoffMax:    orDefault(cfg.BackoffMax, defaultBackoffMax),
+		retryAfterCap: orDefault(cfg.RetryAfterCap, defaultRetryAfterCap),
+		api: &http.Client{
+			Transport:     newTransport(apiResponseHeaderTimeout),
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		public: &http.Client{Transport: newTransport(headResponseHeaderTimeout), CheckRedirect: checkPublicRedirect},
+	}
+	if cfg.MaxConcurrentUploads > 0 {
+		c.uploadSlots = make(chan struct{}, cfg.MaxConcurrentUploads)
+	}
+	return c, nil
+}
+
+func orDefault(d, fallback time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return fallback
+}
+
+// ValidateBaseURL checks a gateway URL: absolute, https (or http to a loopback host only, so a
+// bearer token never crosses a network in clear text), no user-info, query or fragment. A path
+// prefix is allowed.
+func ValidateBaseURL(raw string) error {
+	const expected = "expected an absolute https:// URL such as " + DefaultBaseURL + ", or http:// to a loopback host (localhost, 127.0.0.0/8, [::1])"
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return fmt.Errorf("base URL %q is not a URL; %s", raw, expected)
+	case !u.IsAbs() || u.Host == "":
+		return fmt.Errorf("base URL %q is not an absolute URL; %s", raw, expected)
+	case u.User != nil:
+		return fmt.Errorf("base URL must not carry user info (user:password@); %s", expected)
+	case u.RawQuery != "" || u.Fragment != "":
+		return fmt.Errorf("base URL %q must not have a query or fragment; %s", raw, expected)
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && publicip.IsLoopbackHost(u.Hostname()):
+		return nil
+	case u.Scheme == "http":
+		return fmt.Errorf("base URL %q uses plain http:// to a host that is not loopback, which would send the API key in clear text; %s", raw, expected)
+	default:
+		return fmt.Errorf("base URL %q has the scheme %q; %s", raw, u.Scheme, expected)
+	}
+}
+
+// UploadRequest is one file to copy into API Mall storage. Empty optional fields are omitted.
+type UploadRequest struct {
+	URL         string `json:"url"`
+	Filename    string `json:"filename,omitempty"`
+	ContentType string `json:"content_type,omitempty"`
+}
+
+// UploadResult is what API Mall stored.
+type UploadResult struct {
+	URL         string
+	Key         string
+	ContentType string
+	FileSize    int64
+	RequestID   string
+	// Attempts is how many requests the upload took, retries included.
+	Attempts int
+}
+
+// UploadFromURL asks API Mall to copy req.URL into storage (POST /api/v1/files/from-url),
+// retrying as the package documents. Every attempt carries the same body and Idempotency-Key,
+// so a gateway that honours the key never stores a retried upload twice.
+func (c *Client) UploadFromURL(ctx context.Context, req UploadRequest) (UploadResult, error) {
+	ctx = c.logContext(ctx)
+	if err := c.acquireUploadSlot(ctx); err != nil {
+		return UploadResult{}, c.redact(fmt.Errorf("waiting for an upload slot (max_concurrent_uploads): %w", err))
+	}
+	defer c.releaseUploadSlot()
+
+	body, err := json.Marshal(req)
+	if err != nil {
+		return UploadResult{}, fmt.Errorf("encoding the upload request: %w", err)
+	}
+	idempotencyKey, err := newIdempotencyKey()
+	if err != nil {
+		return UploadResult{}, err
+	}
+	httpReq, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return UploadResult{}, c.redact(fmt.Errorf("building the upload request: %w", err))
+	}
+	httpReq.Header.Set("Authorization", "Bearer "+c.apiKey)
+	httpReq.Header.Set("Content-Type", "application/json")
+	httpReq.Header.Set("Accept", "application/json")
+	httpReq.Header.Set("User-Agent", c.userAgent)
+	httpReq.Header.Set("Idempotency-Key", idempotencyKey)
+
+	run := c.newRun(ctx, c.api)
+	resp, err := run.client.Do(httpReq)
+	if resp == nil {
+		return UploadResult{}, c.redact(run.transportError(err))
+	}
+	defer resp.Body.Close()
+	result, apiErr := decodeUploadResponse(resp, run.attempts)
+	if apiErr != nil {
+		run.logDuplicateRisk()
+		if err != nil { // a Retry-After past the deadline, or the context ended
+			return UploadResult{}, c.redact(&stoppedError{last: apiErr, cause: err})
+		}
+		return UploadResult{}, c.redact(apiErr)
+	}
+	result.Attempts = run.attempts
+	return result, nil
+}
+
+func (c *Client) acquireUploadSlot(ctx context.Context) error {
+	if c.uploadSlots == nil {
+		return nil
+	}
+	select {
+	case c.uploadSlots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *Client) releaseUploadSlot() {
+	if c.uploadSlots != nil {
+		<-c.uploadSlots
+	}
+}
+
+func newIdempotencyKey() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generating an Idempotency-Key: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}

@@ -1,0 +1,213 @@
+package apimall
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+)
+
+const (
+	// maxBodyBytes bounds what is read of any response: an answer is a small JSON document.
+	maxBodyBytes = 1 << 20
+	// maxSnippetBytes bounds how much of a body that is not the envelope an error quotes.
+	maxSnippetBytes = 512
+)
+
+// APIError is every answer of the API that is not a success, and carries what it said.
+type APIError struct {
+	// StatusCode is the HTTP status of the last answer.
+	StatusCode int
+	// Code, Message and Details are the envelope's error.code, error.message and error.details.
+	Code    string
+	Message string
+	Details map[string]any
+	// RequestID is the envelope's request_id (or the X-Request-Id header), for support.
+	RequestID string
+	// Attempts is how many requests were made, retries included.
+	Attempts int
+	// Location is where a 3xx answer pointed; API calls do not follow redirects.
+	Location string
+	// BodySnippet quotes at most 512 bytes of a body that was not the JSON envelope.
+	BodySnippet string
+	// NotEnvelope is set when the body was not the JSON envelope (an HTML error page, empty,
+	// truncated, or of the wrong shape).
+	NotEnvelope bool
+}
+
+// Error reads like "API Mall answered 400 invalid_request: Failed to fetch source url
+// (details: status=404). Request ID: req_...".
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "API Mall answered %d", e.StatusCode)
+	switch {
+	case e.Location != "":
+		fmt.Fprintf(&b, " redirecting to %s; API calls do not follow redirects", e.Location)
+	case e.NotEnvelope && e.BodySnippet == "":
+		b.WriteString(" with an empty body instead of its JSON envelope")
+	case e.NotEnvelope:
+		fmt.Fprintf(&b, " with a body that is not its JSON envelope: %q", e.BodySnippet)
+	default:
+		code := e.Code
+		if code == "" {
+			code = "error"
+		}
+		fmt.Fprintf(&b, " %s: %s", code, e.Message)
+		if len(e.Details) > 0 {
+			fmt.Fprintf(&b, " (details: %s)", formatDetails(e.Details))
+		}
+	}
+	b.WriteString(".")
+	if e.RequestID != "" {
+		fmt.Fprintf(&b, " Request ID: %s", e.RequestID)
+	}
+	return b.String()
+}
+
+// Advice is one line on what to do about the error, by status; "" when there is nothing to add.
+func (e *APIError) Advice() string {
+	switch {
+	case e.StatusCode == http.StatusUnauthorized:
+		return "Check the API key: api_key in the provider block, or the APIMALL_API_KEY environment variable."
+	case e.StatusCode == http.StatusForbidden:
+		return "API access is not approved for this account yet, or base_url does not point at the API Mall gateway host."
+	case e.StatusCode == http.StatusTooManyRequests:
+		return fmt.Sprintf("API Mall's rate or concurrency limit was still hit after %s: lower terraform -parallelism, "+
+			"or set max_concurrent_uploads in the provider block.", plural(e.Attempts, "attempt"))
+	case e.StatusCode >= 500:
+		return fmt.Sprintf("The service failed after %s; try again later, or raise max_retries.", plural(e.Attempts, "attempt"))
+	case e.StatusCode >= 300 && e.StatusCode < 400:
+		return "Check base_url: it should be the API Mall gateway itself, not an address that redirects to it."
+	}
+	return ""
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func formatDetails(details map[string]any) string {
+	keys := make([]string, 0, len(details))
+	for k := range details {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		v := details[k]
+		if s, ok := v.(string); ok {
+			parts[i] = k + "=" + s
+			continue
+		}
+		encoded, err := json.Marshal(v)
+		if err != nil {
+			encoded = []byte(fmt.Sprint(v))
+		}
+		parts[i] = k + "=" + string(encoded)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// stoppedError is a request given up before its retries ran out (its wait would pass the
+// deadline, or the caller cancelled), with the last answer it got.
+type stoppedError struct {
+	last  *APIError
+	cause error
+}
+
+func (e *stoppedError) Error() string {
+	return fmt.Sprintf("%s. Last answer: %s", upperFirst(e.cause.Error()), e.last.Error())
+}
+
+func (e *stoppedError) Unwrap() []error { return []error{e.last, e.cause} }
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// envelope is the shape of every API answer, success or error.
+type envelope struct {
+	Success *bool `json:"success"`
+	Data    *struct {
+		URL         string `json:"url"`
+		Key         string `json:"key"`
+		ContentType string `json:"content_type"`
+		FileSize    *int64 `json:"file_size"`
+	} `json:"data"`
+	Error *struct {
+		Code    string         `json:"code"`
+		Message string         `json:"message"`
+		Details map[string]any `json:"details"`
+	} `json:"error"`
+	RequestID string `json:"request_id"`
+}
+
+// decodeUploadResponse turns an answer into a result, or an *APIError for anything but a
+// complete success envelope.
+func decodeUploadResponse(resp *http.Response, attempts int) (UploadResult, *APIError) {
+	apiErr := &APIError{StatusCode: resp.StatusCode, Attempts: attempts, RequestID: resp.Header.Get("X-Request-Id")}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		apiErr.Location = resp.Header.Get("Location")
+		if apiErr.Location == "" {
+			apiErr.Location = "(no Location header)"
+		}
+		return UploadResult{}, apiErr
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
+	if len(body) > maxBodyBytes {
+		apiErr.NotEnvelope, apiErr.BodySnippet = true, snippet(body)+"… (cut at 1 MiB)"
+		return UploadResult{}, apiErr
+	}
+	if err != nil {
+		apiErr.NotEnvelope, apiErr.BodySnippet = true, snippet(body)+fmt.Sprintf("… (reading the body failed: %v)", err)
+		return UploadResult{}, apiErr
+	}
+	result, env, ok := decodeEnvelope(body)
+	if env != nil && env.RequestID != "" {
+		apiErr.RequestID = env.RequestID
+	}
+	switch {
+	case ok && resp.StatusCode == http.StatusOK:
+		if result.RequestID == "" {
+			result.RequestID = apiErr.RequestID
+		}
+		return result, nil
+	case env != nil && env.Error != nil && env.Error.Message != "":
+		apiErr.Code, apiErr.Message, apiErr.Details = env.Error.Code, env.Error.Message, env.Error.Details
+	case env != nil && ok:
+		apiErr.Code, apiErr.Message = "unexpected_status", "a success envelope came with an HTTP status other than 200"
+	default:
+		apiErr.NotEnvelope, apiErr.BodySnippet = true, snippet(body)
+	}
+	return UploadResult{}, apiErr
+}
+
+// decodeEnvelope parses body; ok reports a complete success envelope.
+func decodeEnvelope(body []byte) (UploadResult, *envelope, bool) {
+	var env envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return UploadResult{}, nil, false
+	}
+	if env.Success == nil || !*env.Success || env.Data == nil || env.Data.URL == "" || env.Data.Key == "" || env.Data.FileSize == nil {
+		return UploadResult{}, &env, false
+	}
+	return UploadResult{
+		URL: env.Data.URL, Key: env.Data.Key, ContentType: env.Data.ContentType,
+		FileSize: *env.Data.FileSize, RequestID: env.RequestID,
+	}, &env, true
+}
+
+func snippet(body []byte) string {
+	if len(body) <= maxSnippetBytes {
+		return string(body)
+	}
+	return string(body[:maxSnippetBytes])
+}

@@ -1,0 +1,193 @@
+package apimall
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+)
+
+// run is the state of one logical request across its attempts. go-retryablehttp drives the
+// loop; run supplies the policy it lacks: a capped Retry-After, failing at once when a wait
+// would pass the deadline, keeping the last response, and logging to tflog with the context.
+type run struct {
+	ctx          context.Context
+	client       *retryablehttp.Client
+	cfg          *Client
+	attempts     int
+	attemptStart time.Time
+	nextWait     time.Duration
+	// ambiguous is set once an attempt may have reached the server without an answer that says
+	// so (5xx, dropped connection) and was retried: the source of duplicate uploads.
+	ambiguous bool
+}
+
+func (c *Client) newRun(ctx context.Context, httpClient *http.Client) *run {
+	r := &run{ctx: ctx, cfg: c}
+	r.client = &retryablehttp.Client{
+		HTTPClient:     httpClient,
+		Logger:         tflogLogger{ctx: ctx, scrub: c.scrubString},
+		RetryWaitMin:   c.backoffMin,
+		RetryWaitMax:   c.backoffMax,
+		RetryMax:       c.maxRetries,
+		RequestLogHook: r.beforeAttempt,
+		CheckRetry:     r.checkRetry,
+		Backoff:        r.backoff,
+		// The default ErrorHandler drains and drops the last response; the caller needs it to
+		// report the API's own error.
+		ErrorHandler: func(resp *http.Response, err error, attempts int) (*http.Response, error) {
+			r.attempts = attempts
+			return resp, err
+		},
+	}
+	return r
+}
+
+func (r *run) beforeAttempt(_ retryablehttp.Logger, req *http.Request, i int) {
+	r.attempts = i + 1
+	r.attemptStart = time.Now()
+	tflog.SubsystemDebug(r.ctx, subsystem, "sending request", map[string]any{
+		"method": req.Method, "url": r.cfg.scrubString(req.URL.String()), "attempt": r.attempts,
+		"headers": r.cfg.scrubHeader(req.Header),
+	})
+}
+
+// retryableStatus lists the answers worth another attempt; 400, 401, 403, 404 and 501 say the
+// same thing every time.
+func retryableStatus(status int) bool {
+	switch status {
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+func (r *run) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	r.logAttempt(resp, err)
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return false, ctxErr
+	}
+	if err != nil {
+		// The library's policy knows which transport errors are permanent (bad scheme,
+		// certificate errors, redirect loops) and propagates them.
+		retry, policyErr := retryablehttp.ErrorPropagatedRetryPolicy(ctx, resp, err)
+		if !retry {
+			return false, policyErr
+		}
+	} else if !retryableStatus(resp.StatusCode) {
+		return false, nil
+	}
+	if r.attempts > r.cfg.maxRetries {
+		return true, nil // no retry is left; the loop ends without waiting
+	}
+	r.ambiguous = r.ambiguous || err != nil || resp.StatusCode >= 500
+
+	wait, asked := r.cfg.waitBefore(r.attempts, resp)
+	r.nextWait = wait
+	if deadline, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(deadline) {
+		return false, &waitPastDeadlineError{wait: wait, asked: asked, left: time.Until(deadline).Round(time.Millisecond)}
+	}
+	return true, nil
+}
+
+func (r *run) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration {
+	return r.nextWait
+}
+
+func (r *run) logAttempt(resp *http.Response, err error) {
+	fields := map[string]any{"attempt": r.attempts, "duration_ms": time.Since(r.attemptStart).Milliseconds()}
+	if resp != nil {
+		fields["method"] = resp.Request.Method
+		fields["url"] = r.cfg.scrubString(resp.Request.URL.String())
+		fields["status"] = resp.StatusCode
+		fields["request_id"] = resp.Header.Get("X-Request-Id")
+		tflog.SubsystemDebug(r.ctx, subsystem, "received response", fields)
+		return
+	}
+	if err != nil {
+		fields["error"] = r.cfg.scrubString(err.Error())
+	}
+	tflog.SubsystemWarn(r.ctx, subsystem, "request failed without an answer", fields)
+}
+
+// logDuplicateRisk records an upload that succeeded after an ambiguous failure: a gateway that
+// ignores Idempotency-Key may hold a second copy.
+func (r *run) logDuplicateRisk() {
+	if r.ambiguous {
+		tflog.SubsystemWarn(r.ctx, subsystem, "upload retried after a 5xx or a dropped connection; "+
+			"a gateway that ignores Idempotency-Key may have stored it twice", map[string]any{"attempts": r.attempts})
+	}
+}
+
+// transportError explains a request that got no HTTP answer at all.
+func (r *run) transportError(err error) error {
+	if err == nil {
+		err = errors.New("no response")
+	}
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) && urlErr.Timeout() && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("request timed out after %d attempt(s): %w", r.attempts, err)
+	}
+	return fmt.Errorf("no answer after %d attempt(s): %w", r.attempts, err)
+}
+
+// waitBefore says how long to wait before the retry that follows attempt n: what Retry-After
+// asks for, capped, else exponential backoff with jitter. asked is the uncapped Retry-After.
+func (c *Client) waitBefore(n int, resp *http.Response) (wait, asked time.Duration) {
+	if resp != nil {
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			return min(d, c.retryAfterCap), d
+		}
+	}
+	d := c.backoffMin << min(n-1, 30)
+	if d <= 0 || d > c.backoffMax {
+		d = c.backoffMax
+	}
+	// Equal jitter: at least half the backoff, so that clients that failed together spread out.
+	return d/2 + rand.N(d/2+1), 0
+}
+
+// parseRetryAfter reads Retry-After as seconds or as an HTTP date (RFC 9110 section 10.2.3).
+func parseRetryAfter(value string, now time.Time) (time.Duration, bool) {
+	value = strings.TrimSpace(value)
+	if value == "" {
+		return 0, false
+	}
+	if seconds, err := strconv.ParseInt(value, 10, 64); err == nil {
+		if seconds < 0 {
+			return 0, false
+		}
+		return time.Duration(min(seconds, int64(24*time.Hour/time.Second))) * time.Second, true
+	}
+	if at, err := http.ParseTime(value); err == nil {
+		return max(at.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+// waitPastDeadlineError is a retry given up because its wait would outlast the operation.
+type waitPastDeadlineError struct {
+	wait, asked, left time.Duration
+}
+
+func (e *waitPastDeadlineError) Error() string {
+	if e.asked > 0 {
+		capped := ""
+		if e.asked != e.wait {
+			capped = fmt.Sprintf(" (capped at %s)", e.wait)
+		}
+		return fmt.Sprintf("the server asked to retry after %s (Retry-After)%s, but the operation's deadline is %s away, so it was not retried", e.asked, capped, e.left)
+	}
+	return fmt.Sprintf("the next retry was due in %s, but the operation's deadline is %s away, so it was not retried", e.wait.Round(time.Millisecond), e.left)
+}
+
+func (e *waitPastDeadlineError) Unwrap() error { return context.DeadlineExceeded }
