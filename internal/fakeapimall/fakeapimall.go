@@ -2,8 +2,10 @@
 package fakeapimall
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -255,6 +257,18 @@ func (s *Server) Close() {
 		}
 		s.client.CloseIdleConnections()
 	})
+}
+
+// Shutdown stops both listeners gracefully, letting in-flight requests finish until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var errs []error
+	for _, srv := range []*http.Server{s.httpSrv, s.proxySrv} {
+		if srv != nil {
+			errs = append(errs, srv.Shutdown(ctx))
+		}
+	}
+	s.client.CloseIdleConnections()
+	return errors.Join(errs...)
 }
 
 // serveGateway routes the gateway's listener.

@@ -219,7 +219,7 @@ func (s *Server) checkLiteralHost(u *url.URL) *apiError {
 
 func privateTargetAPIError(host string, e *privateTargetError) *apiError {
 	return badRequest(
-		fmt.Sprintf("Source url points to a non-public address (%s): private network targets are rejected", e.reason),
+		fmt.Sprintf("Source url points to a non-public address: %s is %s, and private network targets are rejected", e.addr, e.reason),
 		map[string]any{"host": host, "address": e.addr.String(), "reason": e.reason})
 }
 
