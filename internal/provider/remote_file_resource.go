@@ -315,6 +315,8 @@ func (r *remoteFileResource) Read(ctx context.Context, req resource.ReadRequest,
 		tflog.Warn(ctx, "hosted file is gone; removing it from state so that the next apply uploads it again",
 			map[string]any{"url": state.URL.ValueString(), "reason": check.Reason})
 		resp.State.RemoveResource(ctx)
+		// The framework wants an identity even for a removed resource (CLIs before 1.12 send none).
+		resp.Diagnostics.Append(resp.Identity.Set(ctx, remoteFileIdentityModel{URL: state.URL})...)
 		return
 	case apimall.HostedPresent:
 		if check.ContentType != "" && !sameMediaType(check.ContentType, state.ContentType.ValueString()) {

@@ -1,0 +1,50 @@
+package provider
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+
+	"github.com/apimall/terraform-provider-apimall/internal/fakeapimall"
+)
+
+// testAccProtoV6ProviderFactories runs the provider in the test process, so the acceptance
+// tests exercise the code under test with whichever CLI TF_ACC_TERRAFORM_PATH names.
+var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
+	"apimall": providerserver.NewProtocol6WithError(New("test", "none")()),
+}
+
+// testAccGateway starts a fake API Mall gateway for one test, with the demo fixtures plus extra.
+func testAccGateway(t *testing.T, extra map[string]fakeapimall.Fixture) *fakeapimall.Server {
+	t.Helper()
+	fixtures := fakeapimall.DemoFixtures()
+	for url, f := range extra {
+		fixtures[url] = f
+	}
+	return fakeapimall.NewTestServer(t, fakeapimall.Options{Fixtures: fixtures})
+}
+
+// providerConfig is the provider block pointing at the fake gateway, with optional extra lines.
+func providerConfig(srv *fakeapimall.Server, extra ...string) string {
+	return fmt.Sprintf(`
+provider "apimall" {
+  base_url = %q
+  api_key  = %q
+  %s
+}
+`, srv.URL(), srv.APIKey(), strings.Join(extra, "\n  "))
+}
+
+// testAccPreCheck makes sure the environment cannot configure the provider behind a test's back.
+func testAccPreCheck(t *testing.T) {
+	t.Helper()
+	for _, name := range []string{envAPIKey, envBaseURL, envMaxRetries} {
+		if os.Getenv(name) != "" {
+			t.Fatalf("%s is set in the environment; the acceptance tests configure the provider themselves", name)
+		}
+	}
+}
