@@ -416,7 +416,7 @@ func validateContentTypeOverride(ct string) *apiError {
 		return badRequest("content_type must not be empty when set", field)
 	}
 	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
+	if major, minor, ok := strings.Cut(mt, "/"); err != nil || !ok || major == "" || minor == "" {
 		return badRequest(fmt.Sprintf("content_type %q is not a valid MIME type", ct), field)
 	}
 	if strings.Contains(mt, "*") {
