@@ -65,11 +65,7 @@ tf() { "$cli" -chdir="$work/config" "$@"; }
 
 echo "==> $("$cli" version | head -n 1): apply"
 tf apply -auto-approve -input=false -no-color
-echo "==> outputs"
-tf output -no-color hosted_files
-
-url=$(tf output -json hosted_files | sed -n 's/.*"image":{[^}]*"url":"\([^"]*\)".*/\1/p')
-[ -n "$url" ] || url=$(tf output -json hosted_files | tr ',' '\n' | sed -n 's/.*"url":"\([^"]*\)".*/\1/p' | head -n 1)
+url=$(tf output -json hosted_files | tr ',{}' '\n\n\n' | sed -n 's/.*"url":"\([^"]*\)".*/\1/p' | head -n 1)
 echo "==> fetching $url back"
 curl -fsS -o "$work/fetched" -D "$work/headers" "$url"
 echo "    $(grep -i '^content-type:' "$work/headers" | tr -d '\r'), $(wc -c <"$work/fetched" | tr -d ' ') bytes received"
