@@ -11,19 +11,26 @@ import (
 
 // faultSpec is a Fault in the admin API's JSON.
 type faultSpec struct {
-	Status      int    `json:"status"`
-	RetryAfter  string `json:"retry_after"`
-	Body        string `json:"body"`
-	ContentType string `json:"content_type"`
-	Drop        bool   `json:"drop"`
-	Stall       string `json:"stall"`
-	AfterStore  bool   `json:"after_store"`
+	Status      int               `json:"status"`
+	RetryAfter  string            `json:"retry_after"`
+	Header      map[string]string `json:"header"`
+	Body        string            `json:"body"`
+	ContentType string            `json:"content_type"`
+	Drop        bool              `json:"drop"`
+	Stall       string            `json:"stall"`
+	AfterStore  bool              `json:"after_store"`
 }
 
 func (f faultSpec) fault() (Fault, error) {
 	out := Fault{Status: f.Status, RetryAfter: f.RetryAfter, ContentType: f.ContentType, Drop: f.Drop, AfterStore: f.AfterStore}
 	if f.Body != "" {
 		out.Body = []byte(f.Body)
+	}
+	for k, v := range f.Header {
+		if out.Header == nil {
+			out.Header = http.Header{}
+		}
+		out.Header.Set(k, v)
 	}
 	if f.Stall != "" {
 		d, err := time.ParseDuration(f.Stall)
@@ -68,7 +75,7 @@ type requestInfo struct {
 const AdminRoutes = `GET    stats                 counters (uploads, stored, duplicates, 429s, faults, peak in flight)
 POST   reset-stats           zero counters and forget recorded requests
 GET    requests              recorded gateway requests (Authorization removed); ?proxy=1 for the proxy's
-POST   fail-next             {"count":N,"target":"upload|hosted","status":503,"retry_after":"2","body":"<html>..","content_type":"text/html","drop":false,"stall":"1s","after_store":false}
+POST   fail-next             {"count":N,"target":"upload|hosted","status":503,"retry_after":"2","header":{"Location":".."},"body":"<html>..","content_type":"text/html","drop":false,"stall":"1s","after_store":false}
 POST   fault-rate            {"rate":0.2,"faults":[{"status":429,"retry_after":"1"},{"drop":true},...]}
 POST   latency               {"latency":"200ms"}
 POST   rate-limit            {"rps":10,"burst":10}     (rps 0 = off)

@@ -14,6 +14,8 @@ type Fault struct {
 	Status int
 	// RetryAfter is sent as the Retry-After header when not empty ("2", or an HTTP date).
 	RetryAfter string
+	// Header holds extra response headers, e.g. Location for a 3xx.
+	Header http.Header
 	// Body replaces the JSON error envelope, e.g. an HTML page from a load balancer.
 	Body []byte
 	// ContentType goes with Body; empty means sniffed from Body.
@@ -175,6 +177,9 @@ func applyFault(w *recorder, r *http.Request, requestID string, f Fault) bool {
 	}
 	if f.Status == 0 {
 		return false
+	}
+	for k, v := range f.Header {
+		w.Header()[k] = append([]string(nil), v...)
 	}
 	if f.RetryAfter != "" {
 		w.Header().Set("Retry-After", f.RetryAfter)

@@ -24,6 +24,7 @@ func TestFailNext(t *testing.T) {
 		{"500 envelope", Fault{Status: 500}, 500, "", "application/json", `"code": "internal_error"`},
 		{"502 HTML", Fault{Status: 502, Body: []byte("<html><body>502 Bad Gateway</body></html>")}, 502, "", "text/html; charset=utf-8", "502 Bad Gateway"},
 		{"503 malformed JSON", Fault{Status: 503, Body: []byte(`{"success": fal`), ContentType: "application/json"}, 503, "", "application/json", `{"success": fal`},
+		{"307 with Location", Fault{Status: 307, Header: http.Header{"Location": {"https://elsewhere.example.com/"}}}, 307, "", "application/json", `"code": "error"`},
 		{"403 forbidden", Fault{Status: 403}, 403, "", "application/json", `"code": "forbidden"`},
 	}
 	for _, tt := range tests {
@@ -37,6 +38,9 @@ func TestFailNext(t *testing.T) {
 			if !requestIDPattern.MatchString(resp.Header.Get("X-Request-Id")) {
 				t.Errorf("no request id on a fault answer")
 			}
+			if tt.fault.Header != nil && resp.Header.Get("Location") != "https://elsewhere.example.com/" {
+				t.Errorf("Location %q", resp.Header.Get("Location"))
+			}
 			mustUpload(t, s, body) // only the next one fails
 		})
 	}
@@ -47,8 +51,8 @@ func TestFailNext(t *testing.T) {
 		}
 	}
 	mustUpload(t, s, body)
-	if got := s.Stats().FaultsInjected; got != 8 {
-		t.Errorf("FaultsInjected = %d, want 8", got)
+	if got := s.Stats().FaultsInjected; got != 9 {
+		t.Errorf("FaultsInjected = %d, want 9", got)
 	}
 }
 

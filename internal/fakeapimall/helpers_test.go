@@ -25,6 +25,9 @@ type envelope struct {
 	RequestID string `json:"request_id"`
 }
 
+// noRedirects shows a test the gateway's own answer, and never follows a Location off loopback.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
 func newDemoServer(t *testing.T) *Server {
 	t.Helper()
 	return NewTestServer(t, Options{APIKey: "test-key", Fixtures: DemoFixtures()})
@@ -46,7 +49,7 @@ func upload(t *testing.T, s *Server, body string, extra ...string) (*http.Respon
 			req.Header.Set(extra[i], extra[i+1])
 		}
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := noRedirects.Do(req)
 	if err != nil {
 		t.Fatalf("POST %s: %v", UploadPath, err)
 	}

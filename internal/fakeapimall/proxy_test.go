@@ -37,7 +37,7 @@ func TestProxy_ServesFixtures(t *testing.T) {
 	png := DemoFixtures()[DemoImageURL].Body
 	const src = "http://assets.example.com/logo.png"
 	s := NewTestServer(t, Options{Fixtures: map[string]Fixture{
-		src: {Header: http.Header{"Content-Type": {"image/png"}, "Last-Modified": {"Wed, 12 Mar 2026 09:30:00 GMT"}}, Body: png},
+		src:                                    {Header: http.Header{"Content-Type": {"image/png"}, "Last-Modified": {"Wed, 12 Mar 2026 09:30:00 GMT"}}, Body: png},
 		"http://assets.example.com/own.png":    {Header: http.Header{"Etag": {`W/"v1"`}}, Body: png},
 		"http://assets.example.com/bare.png":   {Body: png, NoValidators: true},
 		"http://assets.example.com/broken.png": {Status: 500, Body: []byte("oops")},
