@@ -353,6 +353,7 @@ type recorder struct {
 	hijacked  bool
 }
 
+// WriteHeader remembers the first status, the one the client saw.
 func (w *recorder) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
@@ -360,6 +361,7 @@ func (w *recorder) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Write counts an implicit 200, as net/http does.
 func (w *recorder) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
