@@ -50,7 +50,7 @@ func TestAdminAPI(t *testing.T) {
 		t.Error("drop via admin API answered")
 	}
 
-	mustAdmin(t, s, "POST", "rate-limit", `{"rps":1,"burst":1}`)
+	mustAdmin(t, s, "POST", "rate-limit", `{"rps":0.01,"burst":1}`)
 	mustUpload(t, s, cat)
 	if resp, _, _ := upload(t, s, cat); resp.StatusCode != 429 {
 		t.Errorf("rate-limit: %d", resp.StatusCode)

@@ -3,6 +3,7 @@ package fakeapimall
 import (
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -100,10 +101,11 @@ func TestSetLatency(t *testing.T) {
 	if d := time.Since(start); d < 100*time.Millisecond {
 		t.Errorf("answered after %v, want at least 100ms", d)
 	}
+	s.SetLatency(time.Minute)
 	s.SetLatency(0)
 	start = time.Now()
 	mustUpload(t, s, `{"url":"https://assets.example.com/cat.png"}`)
-	if d := time.Since(start); d > 90*time.Millisecond {
+	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("latency not turned off: %v", d)
 	}
 }
@@ -133,18 +135,21 @@ func TestSetFaultRate(t *testing.T) {
 
 func TestSetRateLimit(t *testing.T) {
 	s := newDemoServer(t)
-	s.SetRateLimit(5, 3)
+	// One token per 10 s: slow enough that no refill happens during the test, however loaded
+	// the machine; refilling is covered by TestTokenBucketRetryAfter with an explicit clock.
+	s.SetRateLimit(0.1, 3)
 	body := `{"url":"https://assets.example.com/cat.png"}`
 	for range 3 {
 		mustUpload(t, s, body) // the burst
 	}
 	resp, raw, env := upload(t, s, body)
-	if resp.StatusCode != 429 || env.Error.Code != "rate_limited" || resp.Header.Get("Retry-After") != "1" {
-		t.Fatalf("got %d Retry-After=%q %s, want 429 rate_limited with Retry-After 1", resp.StatusCode, resp.Header.Get("Retry-After"), raw)
+	if resp.StatusCode != 429 || env.Error.Code != "rate_limited" {
+		t.Fatalf("got %d %s, want 429 rate_limited", resp.StatusCode, raw)
 	}
-	time.Sleep(250 * time.Millisecond) // 5/s refills one token in 200ms
-	mustUpload(t, s, body)
-	if st := s.Stats(); st.RateLimited != 1 || st.StoredUploads != 4 {
+	if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 9 || ra > 10 {
+		t.Errorf("Retry-After %q, want about 10 seconds", resp.Header.Get("Retry-After"))
+	}
+	if st := s.Stats(); st.RateLimited != 1 || st.StoredUploads != 3 {
 		t.Errorf("stats %+v", st)
 	}
 	s.SetRateLimit(0, 0)
@@ -163,12 +168,18 @@ func TestTokenBucketRetryAfter(t *testing.T) {
 	if ok || retryAfterSeconds(wait) != "3" {
 		t.Errorf("ok=%v wait=%v (Retry-After %s), want refused with Retry-After 3", ok, wait, retryAfterSeconds(wait))
 	}
+	if ok, _ := b.take(now.Add(4 * time.Second)); !ok {
+		t.Error("no token after the refill time")
+	}
+	if ok, wait := b.take(now.Add(4*time.Second + 100*time.Millisecond)); ok || retryAfterSeconds(wait) != "4" {
+		t.Errorf("ok=%v wait=%v, want refused with Retry-After 4", ok, wait)
+	}
 }
 
 func TestSetConcurrencyLimit(t *testing.T) {
 	s := newDemoServer(t)
 	s.SetConcurrencyLimit(2)
-	s.SetLatency(300 * time.Millisecond)
+	s.SetLatency(time.Second) // long enough for all six to arrive while two are held
 	var wg sync.WaitGroup
 	statuses := make([]int, 6)
 	for i := range statuses {
