@@ -893,6 +893,10 @@ func TestRemoteFileModifyPlan_SourceCheckFailureWarnsAndPlansNothing(t *testing.
 			fakeapimall.Fixture{Status: http.StatusNotFound},
 			"Could not check the source for changes", "the source answered HTTP 404",
 		},
+		"source times out": {
+			fakeapimall.Fixture{Header: http.Header{"Content-Type": {"image/png"}}, Body: []byte("x"), Delay: 5 * time.Second},
+			"Could not check the source for changes", "no answer within the read timeout of 300ms",
+		},
 		"source stopped sending its ETag": {
 			fakeapimall.Fixture{Header: http.Header{"Last-Modified": {"Tue, 24 Nov 2026 10:00:00 GMT"}}, Body: []byte("x"), NoValidators: true},
 			"Could not compare the source with the recorded one", `etag "v1" was recorded`,
@@ -905,6 +909,10 @@ func TestRemoteFileModifyPlan_SourceCheckFailureWarnsAndPlansNothing(t *testing.
 			r, state, _ := testResource(t, srv, 0)
 			obj := fakeapimall.Object{SourceURL: logoURL, ContentType: "image/png", Key: "uploads/2026/11/25/logo.png", Size: 1, RequestID: "req_01HQ9M7J7X9P7Y8T6W5V4U3S2R"}
 			model := storedModel(srv, obj, true, types.StringValue(`etag:"v1"`))
+			model.Timeouts = timeouts.Value{Object: types.ObjectValueMust(
+				map[string]attr.Type{"create": types.StringType, "read": types.StringType},
+				map[string]attr.Value{"create": types.StringNull(), "read": types.StringValue("300ms")},
+			)}
 			if diags := state.Set(ctx, &model); diags.HasError() {
 				t.Fatal(diags)
 			}
