@@ -1,0 +1,669 @@
+package apimall
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-log/tflogtest"
+)
+
+const (
+	testKey       = "sk-test-0123456789abcdef"
+	referenceOK   = `{"success":true,"data":{"url":"https://cdn.apimall.ai/uploads/2026/03/12/reference-image.png","key":"uploads/2026/03/12/reference-image.png","content_type":"image/png","file_size":612441},"request_id":"req_01HQ9M7J7X9P7Y8T6W5V4U3S2R"}`
+	referenceFail = `{"success":false,"error":{"code":"invalid_request","message":"Failed to fetch source url","details":{"status":404}},"request_id":"req_01HQ9M7J7X9P7Y8T6W5V4U3S2R"}`
+)
+
+// answer is one scripted response of a test server.
+type answer struct {
+	status     int
+	body       string
+	retryAfter string
+	header     http.Header
+}
+
+// scriptedServer answers with script in order (repeating the last answer) and records requests.
+type scriptedServer struct {
+	*httptest.Server
+	mu       sync.Mutex
+	script   []answer
+	requests []recorded
+}
+
+type recorded struct {
+	header http.Header
+	body   []byte
+	at     time.Time
+	path   string
+}
+
+func newScriptedServer(t *testing.T, script ...answer) *scriptedServer {
+	t.Helper()
+	s := &scriptedServer{script: script}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		s.mu.Lock()
+		n := len(s.requests)
+		s.requests = append(s.requests, recorded{header: r.Header.Clone(), body: body, at: time.Now(), path: r.URL.Path})
+		a := s.script[min(n, len(s.script)-1)]
+		s.mu.Unlock()
+		for k, v := range a.header {
+			w.Header()[k] = v
+		}
+		if a.retryAfter != "" {
+			w.Header().Set("Retry-After", a.retryAfter)
+		}
+		w.WriteHeader(a.status)
+		_, _ = io.WriteString(w, a.body)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *scriptedServer) got() []recorded {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]recorded(nil), s.requests...)
+}
+
+func testClient(t *testing.T, baseURL string, maxRetries int) *Client {
+	t.Helper()
+	c, err := New(Config{
+		BaseURL: baseURL, APIKey: testKey, MaxRetries: maxRetries, UserAgent: "terraform-provider-apimall/test Terraform/1.11.4",
+		BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+var catRequest = UploadRequest{URL: "https://example.com/assets/reference-image.png"}
+
+func TestUploadFromURL_Success(t *testing.T) {
+	srv := newScriptedServer(t, answer{status: 200, body: referenceOK})
+	c := testClient(t, srv.URL+"/prefix/", 0)
+
+	got, err := c.UploadFromURL(context.Background(), UploadRequest{URL: catRequest.URL, Filename: "reference-image.png"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := UploadResult{
+		URL: "https://cdn.apimall.ai/uploads/2026/03/12/reference-image.png", Key: "uploads/2026/03/12/reference-image.png",
+		ContentType: "image/png", FileSize: 612441, RequestID: "req_01HQ9M7J7X9P7Y8T6W5V4U3S2R", Attempts: 1,
+	}
+	if got != want {
+		t.Errorf("result = %+v, want %+v", got, want)
+	}
+	reqs := srv.got()
+	if len(reqs) != 1 {
+		t.Fatalf("%d requests, want 1", len(reqs))
+	}
+	r := reqs[0]
+	if r.path != "/prefix/api/v1/files/from-url" {
+		t.Errorf("path = %q, want the prefix kept and one slash", r.path)
+	}
+	for name, want := range map[string]string{
+		"Authorization": "Bearer " + testKey, "Content-Type": "application/json", "Accept": "application/json",
+		"User-Agent": "terraform-provider-apimall/test Terraform/1.11.4",
+	} {
+		if got := r.header.Get(name); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	if len(r.header.Get("Idempotency-Key")) < 16 {
+		t.Errorf("Idempotency-Key = %q, want a random key", r.header.Get("Idempotency-Key"))
+	}
+	if string(r.body) != `{"url":"https://example.com/assets/reference-image.png","filename":"reference-image.png"}` {
+		t.Errorf("body = %s, want no empty optional fields", r.body)
+	}
+}
+
+func TestUploadFromURL_APIErrors(t *testing.T) {
+	cases := map[string]struct {
+		answer     answer
+		wantError  string
+		wantAdvice string
+		wantCode   string
+	}{
+		"400 with details": {
+			answer{status: 400, body: referenceFail},
+			"API Mall answered 400 invalid_request: Failed to fetch source url (details: status=404). Request ID: req_01HQ9M7J7X9P7Y8T6W5V4U3S2R",
+			"", "invalid_request",
+		},
+		"401": {
+			answer{status: 401, body: `{"success":false,"error":{"code":"unauthorized","message":"Invalid API key"},"request_id":"req_1"}`},
+			"API Mall answered 401 unauthorized: Invalid API key. Request ID: req_1",
+			"Check the API key: api_key in the provider block, or the APIMALL_API_KEY environment variable.", "unauthorized",
+		},
+		"403": {
+			answer{status: 403, body: `{"success":false,"error":{"code":"forbidden","message":"API access not approved"},"request_id":"req_2"}`},
+			"API Mall answered 403 forbidden: API access not approved. Request ID: req_2",
+			"API access is not approved for this account yet, or base_url does not point at the API Mall gateway host.", "forbidden",
+		},
+		"429": {
+			answer{status: 429, body: `{"success":false,"error":{"code":"rate_limited","message":"Rate limit exceeded"},"request_id":"req_3"}`},
+			"API Mall answered 429 rate_limited: Rate limit exceeded. Request ID: req_3",
+			"API Mall's rate or concurrency limit was still hit after 1 attempt: lower terraform -parallelism, or set max_concurrent_uploads in the provider block.",
+			"rate_limited",
+		},
+		"500": {
+			answer{status: 500, body: `{"success":false,"error":{"code":"internal_error","message":"Internal server error","details":{"b":"x","a":[1,2]}},"request_id":"req_4"}`},
+			`API Mall answered 500 internal_error: Internal server error (details: a=[1,2], b=x). Request ID: req_4`,
+			"The service failed after 1 attempt; try again later, or raise max_retries.", "internal_error",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			srv := newScriptedServer(t, tc.answer)
+			_, err := testClient(t, srv.URL, 0).UploadFromURL(context.Background(), catRequest)
+			var apiErr *APIError
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("err = %v, want *APIError", err)
+			}
+			if err.Error() != tc.wantError || apiErr.Advice() != tc.wantAdvice || apiErr.Code != tc.wantCode ||
+				apiErr.StatusCode != tc.answer.status || apiErr.Attempts != 1 {
+				t.Errorf("got %q / %q / %+v\nwant %q / %q", err, apiErr.Advice(), apiErr, tc.wantError, tc.wantAdvice)
+			}
+		})
+	}
+}
+
+func TestUploadFromURL_BodiesThatAreNotTheEnvelope(t *testing.T) {
+	html := "<html><head><title>502 Bad Gateway</title></head><body>" + strings.Repeat("x", 2000) + "</body></html>"
+	cases := map[string]struct {
+		answer      answer
+		wantSnippet string
+	}{
+		"html 502":                  {answer{status: 502, body: html}, html[:512]},
+		"empty 500":                 {answer{status: 500, body: ""}, ""},
+		"truncated 200":             {answer{status: 200, body: referenceOK[:60]}, referenceOK[:60]},
+		"wrong types 200":           {answer{status: 200, body: `{"success":true,"data":{"url":"u","key":"k","content_type":"image/png","file_size":"big"}}`}, `{"success":true,"data":{"url":"u","key":"k","content_type":"image/png","file_size":"big"}}`},
+		"success without data":      {answer{status: 200, body: `{"success":true}`}, `{"success":true}`},
+		"failure without error":     {answer{status: 400, body: `{"success":false}`}, `{"success":false}`},
+		"json array":                {answer{status: 200, body: `[1,2,3]`}, `[1,2,3]`},
+		"success without file_size": {answer{status: 200, body: `{"success":true,"data":{"url":"u","key":"k"}}`}, `{"success":true,"data":{"url":"u","key":"k"}}`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			srv := newScriptedServer(t, tc.answer)
+			_, err := testClient(t, srv.URL, 0).UploadFromURL(context.Background(), catRequest)
+			var apiErr *APIError
+			if !errors.As(err, &apiErr) || !apiErr.NotEnvelope || apiErr.BodySnippet != tc.wantSnippet {
+				t.Fatalf("err = %v (%+v), want a not-envelope error quoting %q", err, apiErr, tc.wantSnippet)
+			}
+			if len(apiErr.BodySnippet) > maxSnippetBytes {
+				t.Errorf("snippet is %d bytes, more than %d", len(apiErr.BodySnippet), maxSnippetBytes)
+			}
+			if !strings.Contains(err.Error(), fmt.Sprintf("API Mall answered %d", tc.answer.status)) {
+				t.Errorf("error %q does not name the status", err)
+			}
+		})
+	}
+}
+
+func TestUploadFromURL_EndlessBodyIsCut(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		chunk := bytes.Repeat([]byte("a"), 64<<10)
+		for r.Context().Err() == nil {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	_, err := testClient(t, srv.URL, 0).UploadFromURL(context.Background(), catRequest)
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || !strings.Contains(apiErr.BodySnippet, "cut at 1 MiB") || len(err.Error()) > 1024 {
+		t.Fatalf("err = %.200v, want the body cut at 1 MiB", err)
+	}
+}
+
+func TestUploadFromURL_RetryAfterSecondsIsHonoured(t *testing.T) {
+	srv := newScriptedServer(t, answer{status: 429, retryAfter: "1"}, answer{status: 200, body: referenceOK})
+	res, err := testClient(t, srv.URL, 2).UploadFromURL(context.Background(), catRequest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := srv.got()
+	if waited := reqs[1].at.Sub(reqs[0].at); waited < time.Second || waited > 3*time.Second {
+		t.Errorf("retried after %s, want about the 1s Retry-After", waited)
+	}
+	if res.Attempts != 2 {
+		t.Errorf("attempts = %d, want 2", res.Attempts)
+	}
+}
+
+func TestUploadFromURL_RetryAfterHTTPDateIsHonoured(t *testing.T) {
+	at := time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat)
+	srv := newScriptedServer(t, answer{status: 503, retryAfter: at}, answer{status: 200, body: referenceOK})
+	if _, err := testClient(t, srv.URL, 2).UploadFromURL(context.Background(), catRequest); err != nil {
+		t.Fatal(err)
+	}
+	reqs := srv.got()
+	// An HTTP date has whole seconds: the wait is between 1s and 2s.
+	if waited := reqs[1].at.Sub(reqs[0].at); waited < 900*time.Millisecond || waited > 3*time.Second {
+		t.Errorf("retried after %s, want until %s", waited, at)
+	}
+}
+
+func TestUploadFromURL_RetryAfterIsCapped(t *testing.T) {
+	srv := newScriptedServer(t, answer{status: 429, retryAfter: "3600"}, answer{status: 200, body: referenceOK})
+	c := testClient(t, srv.URL, 1)
+	c.retryAfterCap = 300 * time.Millisecond
+	start := time.Now()
+	if _, err := c.UploadFromURL(context.Background(), catRequest); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < 300*time.Millisecond || took > 2*time.Second {
+		t.Errorf("took %s, want the 1h Retry-After capped to 300ms", took)
+	}
+}
+
+func TestUploadFromURL_RetryAfterPastDeadlineFailsAtOnce(t *testing.T) {
+	srv := newScriptedServer(t, answer{status: 429, retryAfter: "3600", body: `{"success":false,"error":{"code":"rate_limited","message":"Rate limit exceeded"},"request_id":"req_5"}`})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := testClient(t, srv.URL, 4).UploadFromURL(ctx, catRequest)
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("took %s, want an answer at once", took)
+	}
+	var apiErr *APIError
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &apiErr) || apiErr.StatusCode != 429 {
+		t.Fatalf("err = %v, want a deadline error carrying the 429", err)
+	}
+	for _, want := range []string{"asked to retry after 1h0m0s (Retry-After) (capped at 1m0s)", "deadline is", "Request ID: req_5"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if n := len(srv.got()); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+}
+
+func TestUploadFromURL_RetriesExhausted(t *testing.T) {
+	for _, status := range []int{429, 500, 502, 503, 504} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			srv := newScriptedServer(t, answer{status: status, body: `{"success":false,"error":{"code":"busy","message":"try later"}}`})
+			_, err := testClient(t, srv.URL, 3).UploadFromURL(context.Background(), catRequest)
+			var apiErr *APIError
+			if !errors.As(err, &apiErr) || apiErr.Attempts != 4 || len(srv.got()) != 4 {
+				t.Fatalf("err = %v, %d requests; want 4 attempts", err, len(srv.got()))
+			}
+			if !strings.Contains(apiErr.Advice(), "4 attempts") {
+				t.Errorf("advice %q does not count the attempts", apiErr.Advice())
+			}
+		})
+	}
+}
+
+func TestUploadFromURL_NeverRetried(t *testing.T) {
+	for _, status := range []int{400, 401, 403, 404, 409, 501} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			srv := newScriptedServer(t, answer{status: status, body: referenceFail})
+			_, err := testClient(t, srv.URL, 4).UploadFromURL(context.Background(), catRequest)
+			if err == nil || len(srv.got()) != 1 {
+				t.Fatalf("err = %v after %d requests, want one request", err, len(srv.got()))
+			}
+		})
+	}
+}
+
+func TestUploadFromURL_SameBodyAndIdempotencyKeyOnEveryAttempt(t *testing.T) {
+	srv := newScriptedServer(t, answer{status: 503}, answer{status: 502, body: "<html>"}, answer{status: 200, body: referenceOK})
+	c := testClient(t, srv.URL, 4)
+	req := UploadRequest{URL: catRequest.URL, Filename: "a.png", ContentType: "image/png"}
+	if _, err := c.UploadFromURL(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	reqs := srv.got()
+	if len(reqs) != 3 {
+		t.Fatalf("%d requests, want 3", len(reqs))
+	}
+	for i, r := range reqs[1:] {
+		if !bytes.Equal(r.body, reqs[0].body) || r.header.Get("Idempotency-Key") != reqs[0].header.Get("Idempotency-Key") {
+			t.Errorf("attempt %d sent %s with key %q; attempt 1 sent %s with key %q", i+2,
+				r.body, r.header.Get("Idempotency-Key"), reqs[0].body, reqs[0].header.Get("Idempotency-Key"))
+		}
+	}
+	if _, err := c.UploadFromURL(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if next := srv.got()[3].header.Get("Idempotency-Key"); next == reqs[0].header.Get("Idempotency-Key") {
+		t.Errorf("two uploads shared the Idempotency-Key %q", next)
+	}
+}
+
+func TestUploadFromURL_RetriesADroppedConnection(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			_ = conn.Close()
+			return
+		}
+		_, _ = io.WriteString(w, referenceOK)
+	}))
+	defer srv.Close()
+	res, err := testClient(t, srv.URL, 2).UploadFromURL(context.Background(), catRequest)
+	if err != nil || res.Key == "" {
+		t.Fatalf("err = %v, want success after a dropped connection", err)
+	}
+	if calls.Load() < 2 {
+		t.Errorf("%d requests, want a retry", calls.Load())
+	}
+}
+
+func TestUploadFromURL_CancelDuringBackoffReturnsAtOnce(t *testing.T) {
+	srv := newScriptedServer(t, answer{status: 503, retryAfter: "30"})
+	c := testClient(t, srv.URL, 4)
+	baseline := runtime.NumGoroutine()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.UploadFromURL(ctx, catRequest)
+		done <- err
+	}()
+	for len(srv.got()) == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // now in the 30s backoff
+	cancel()
+	cancelled := time.Now()
+	select {
+	case err := <-done:
+		if took := time.Since(cancelled); took > 100*time.Millisecond {
+			t.Errorf("returned %s after the cancel, want within 100ms", took)
+		}
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("err = %v, want context.Canceled", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("still waiting 2s after the cancel")
+	}
+	c.api.CloseIdleConnections()
+	srv.CloseClientConnections()
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > baseline && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > baseline {
+		t.Errorf("%d goroutines left, %d before the upload", n, baseline)
+	}
+}
+
+func TestUploadFromURL_ConcurrencyLimitIsShared(t *testing.T) {
+	var inFlight, peak atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+		inFlight.Add(-1)
+		_, _ = io.WriteString(w, referenceOK)
+	}))
+	defer srv.Close()
+	c, err := New(Config{BaseURL: srv.URL, APIKey: testKey, MaxConcurrentUploads: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := c.UploadFromURL(context.Background(), catRequest); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if p := peak.Load(); p != 3 {
+		t.Errorf("the server saw %d uploads at once, want exactly the limit of 3", p)
+	}
+}
+
+func TestUploadFromURL_RedirectIsAnErrorNamingTheLocation(t *testing.T) {
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere.Add(1) }))
+	defer other.Close()
+	srv := newScriptedServer(t, answer{status: 307, header: http.Header{"Location": {other.URL + "/api/v1/files/from-url"}}})
+	_, err := testClient(t, srv.URL, 2).UploadFromURL(context.Background(), catRequest)
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.Location != other.URL+"/api/v1/files/from-url" || !strings.Contains(err.Error(), other.URL) {
+		t.Fatalf("err = %v, want a redirect error naming %s", err, other.URL)
+	}
+	if elsewhere.Load() != 0 || len(srv.got()) != 1 {
+		t.Errorf("the redirect was followed (%d) or retried (%d requests)", elsewhere.Load(), len(srv.got()))
+	}
+}
+
+func TestNew_RefusesBaseURLsThatWouldLeakTheKey(t *testing.T) {
+	cases := map[string]string{ // base URL -> "" when accepted, else a part of the error
+		"https://gateway.apimall.ai":            "",
+		"https://gateway.apimall.ai/prefix/":    "",
+		"http://127.0.0.1:8080":                 "",
+		"http://localhost:8080/":                "",
+		"http://[::1]:8080":                     "",
+		"http://127.0.0.2":                      "",
+		"http://gateway.apimall.ai":             "plain http:// to a host that is not loopback",
+		"http://10.0.0.1":                       "plain http:// to a host that is not loopback",
+		"ftp://gateway.apimall.ai":              `has the scheme "ftp"`,
+		"gateway.apimall.ai":                    "is not an absolute URL",
+		"https://user:pw@gateway.apimall.ai":    "must not carry user info",
+		"https://gateway.apimall.ai/?key=value": "must not have a query or fragment",
+	}
+	for base, want := range cases {
+		_, err := New(Config{BaseURL: base, APIKey: testKey})
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("New(%q) = %v, want accepted", base, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("New(%q) = %v, want an error saying %q", base, err, want)
+		}
+	}
+}
+
+func TestCheckHosted(t *testing.T) {
+	cases := map[string]struct {
+		answer answer
+		want   HostedCheck
+	}{
+		"present": {answer{status: 200, header: http.Header{"Content-Type": {"image/png"}, "Content-Length": {"612441"}}},
+			HostedCheck{State: HostedPresent, ContentType: "image/png", ContentLength: 612441, Reason: "HTTP 200"}},
+		"gone 404": {answer{status: 404}, HostedCheck{State: HostedGone, ContentLength: -1, Reason: "HTTP 404"}},
+		"gone 410": {answer{status: 410}, HostedCheck{State: HostedGone, ContentLength: -1, Reason: "HTTP 410"}},
+		"500":      {answer{status: 500}, HostedCheck{State: HostedUnknown, ContentLength: -1, Reason: "the hosted file answered HTTP 500 after 2 attempts"}},
+		"403":      {answer{status: 403}, HostedCheck{State: HostedUnknown, ContentLength: -1, Reason: "the hosted file answered HTTP 403 after 1 attempt"}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			srv := newScriptedServer(t, tc.answer)
+			// The hosted file is on the API's own host: the key must stay home all the same.
+			c := testClient(t, srv.URL, 1)
+			if got := c.CheckHosted(context.Background(), srv.URL+"/uploads/a.png"); got != tc.want {
+				t.Errorf("CheckHosted = %+v, want %+v", got, tc.want)
+			}
+			for _, r := range srv.got() {
+				if r.header.Get("Authorization") != "" {
+					t.Errorf("a HEAD carried Authorization %q", r.header.Get("Authorization"))
+				}
+			}
+		})
+	}
+	c := testClient(t, "https://gateway.apimall.ai", 0)
+	if got := c.CheckHosted(context.Background(), "http://127.0.0.1:1/uploads/a.png"); got.State != HostedUnknown || !strings.Contains(got.Reason, "no answer after 1 attempt") {
+		t.Errorf("CheckHosted of a closed port = %+v, want unknown with the reason", got)
+	}
+}
+
+// TestHead_RedirectToAnotherHostCarriesNoAuthorization goes through a forward proxy so that the
+// two hosts have different names, as a CDN redirect would.
+func TestHead_RedirectToAnotherHostCarriesNoAuthorization(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]http.Header{}
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.URL.Host] = r.Header.Clone()
+		mu.Unlock()
+		if r.URL.Host == "cdn.test" {
+			http.Redirect(w, r, "http://files.other.test/b.png", http.StatusFound)
+			return
+		}
+		w.Header().Set("Content-Type", "image/png")
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer proxy.Close()
+	t.Setenv("HTTP_PROXY", proxy.URL)
+	t.Setenv("http_proxy", proxy.URL)
+
+	head, err := testClient(t, "https://gateway.apimall.ai", 0).Head(context.Background(), "http://cdn.test/a.png")
+	if err != nil || head.StatusCode != 200 || head.ContentType != "image/png" {
+		t.Fatalf("Head = %+v, %v; want the redirect followed", head, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 2 {
+		t.Fatalf("the proxy saw %v, want cdn.test then files.other.test", seen)
+	}
+	for host, h := range seen {
+		if h.Get("Authorization") != "" || h.Get("User-Agent") == "" {
+			t.Errorf("%s got Authorization %q and User-Agent %q", host, h.Get("Authorization"), h.Get("User-Agent"))
+		}
+	}
+}
+
+func TestKeyNeverInLogsOrErrors(t *testing.T) {
+	cases := map[string]func(t *testing.T) string{ // returns the base URL to use
+		"401": func(t *testing.T) string {
+			return newScriptedServer(t, answer{status: 401, body: `{"success":false,"error":{"code":"unauthorized","message":"Invalid API key ` + testKey + `"}}`}).URL
+		},
+		"retries exhausted": func(t *testing.T) string {
+			return newScriptedServer(t, answer{status: 500, body: "upstream said " + testKey}).URL
+		},
+		"no answer": func(t *testing.T) string { return "http://127.0.0.1:1" },
+	}
+	for name, base := range cases {
+		t.Run(name, func(t *testing.T) {
+			var logs bytes.Buffer
+			ctx := tflogtest.RootLogger(context.Background(), &logs)
+			// A key pasted from a file keeps its newline; the client must neither send nor show it.
+			c, err := New(Config{BaseURL: base(t), APIKey: testKey + "\n", MaxRetries: 2, BackoffMin: time.Millisecond, BackoffMax: time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.UploadFromURL(ctx, catRequest)
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			if strings.Contains(err.Error(), testKey) {
+				t.Errorf("the error shows the key: %v", err)
+			}
+			if !strings.Contains(logs.String(), `"@module":"provider.apimall_client"`) {
+				t.Fatalf("no apimall_client log lines captured; the test would prove nothing:\n%s", logs.String())
+			}
+			if strings.Contains(logs.String(), testKey) {
+				t.Errorf("the logs show the key:\n%s", logs.String())
+			}
+			entries, err := tflogtest.MultilineJSONDecode(&logs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			attempts := 0
+			for _, e := range entries {
+				if e["@message"] == "received response" || e["@message"] == "request failed without an answer" {
+					attempts++
+					if _, ok := e["attempt"]; !ok {
+						t.Errorf("attempt log without its number: %v", e)
+					}
+				}
+			}
+			if attempts == 0 {
+				t.Error("no attempt was logged")
+			}
+		})
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	cases := map[string]struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		"seconds":   {"3", 3 * time.Second, true},
+		"zero":      {"0", 0, true},
+		"date":      {"Wed, 25 Nov 2026 10:00:30 GMT", 30 * time.Second, true},
+		"past date": {"Wed, 25 Nov 2026 09:00:00 GMT", 0, true},
+		"negative":  {"-1", 0, false},
+		"garbage":   {"soon", 0, false},
+		"empty":     {"", 0, false},
+		"huge":      {"99999999999", 24 * time.Hour, true},
+		"padded":    {" 2 ", 2 * time.Second, true},
+	}
+	for name, tc := range cases {
+		got, ok := parseRetryAfter(tc.in, now)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("%s: parseRetryAfter(%q) = %s, %v; want %s, %v", name, tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestBackoffHasJitterAndBounds(t *testing.T) {
+	c := &Client{backoffMin: 100 * time.Millisecond, backoffMax: time.Second, retryAfterCap: time.Minute}
+	seen := map[time.Duration]bool{}
+	for range 50 {
+		wait, _ := c.waitBefore(3, nil) // 100ms << 2 = 400ms, jittered into [200ms, 400ms]
+		if wait < 200*time.Millisecond || wait > 400*time.Millisecond {
+			t.Fatalf("wait %s outside [200ms, 400ms]", wait)
+		}
+		seen[wait] = true
+	}
+	if len(seen) < 10 {
+		t.Errorf("only %d distinct waits in 50: no jitter", len(seen))
+	}
+	if wait, _ := c.waitBefore(40, nil); wait > time.Second {
+		t.Errorf("wait %s beyond BackoffMax", wait)
+	}
+}
+
+func FuzzDecodeUploadResponse(f *testing.F) {
+	for _, seed := range []string{referenceOK, referenceFail, "", "<html>", `{"success":true,"data":null}`, `{"success":true,"data":{"file_size":1e400}}`} {
+		f.Add(200, seed)
+		f.Add(400, seed)
+	}
+	f.Fuzz(func(t *testing.T, status int, body string) {
+		resp := &http.Response{StatusCode: status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body))}
+		result, apiErr := decodeUploadResponse(resp, 1)
+		if apiErr == nil {
+			if status != 200 || result.URL == "" || result.Key == "" {
+				t.Fatalf("accepted status %d body %q as %+v", status, body, result)
+			}
+			return
+		}
+		if msg := apiErr.Error(); msg == "" || len(apiErr.BodySnippet) > maxSnippetBytes+64 {
+			t.Fatalf("bad error for %q: %q", body, msg)
+		}
+		var js any
+		_ = json.Unmarshal([]byte(body), &js)
+	})
+}
