@@ -636,37 +636,51 @@ func TestAccProvider_NoKeyNoResources(t *testing.T) {
 	})
 }
 
-// TestAccRemoteFile_KeyNeverLeaks runs a create with retries under TF_LOG=TRACE and looks for
-// the key in everything Terraform and the provider wrote: logs and state.
+// TestAccRemoteFile_KeyNeverLeaks runs a create with a retry under TF_LOG=TRACE, with the key
+// in the environment and then in the provider block (from a variable), and looks for it in everything Terraform
+// and the provider wrote: logs and state.
 func TestAccRemoteFile_KeyNeverLeaks(t *testing.T) {
-	srv := testAccGateway(t, nil)
-	srv.FailNext(1, fakeapimall.Fault{Status: http.StatusServiceUnavailable, RetryAfter: "0"})
-	logPath := filepath.Join(t.TempDir(), "trace.log")
-	t.Setenv("TF_LOG", "TRACE")
-	t.Setenv("TF_ACC_LOG_PATH", logPath)
-	t.Setenv(envAPIKey, srv.APIKey())
-	var stateDump string
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config: fmt.Sprintf("provider \"apimall\" {\n  base_url = %q\n}\n\nresource \"apimall_remote_file\" \"test\" {\n  source_url = %q\n}\n", srv.URL(), catURL),
-			Check: func(s *terraform.State) error {
-				stateDump = s.String()
-				return nil
-			},
-		}},
-	})
-	logs, err := os.ReadFile(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(logs), "apimall_client") || !strings.Contains(string(logs), "/api/v1/files/from-url") {
-		t.Fatalf("the trace log (%d bytes) has no apimall_client request lines; the test would prove nothing", len(logs))
-	}
-	for what, text := range map[string]string{"trace log": string(logs), "state": stateDump} {
-		if strings.Contains(text, srv.APIKey()) {
-			t.Errorf("the API key appears in the %s", what)
-		}
+	for _, keyInConfig := range []bool{false, true} {
+		t.Run(fmt.Sprintf("key in config %v", keyInConfig), func(t *testing.T) {
+			srv := testAccGateway(t, nil)
+			srv.FailNext(1, fakeapimall.Fault{Status: http.StatusServiceUnavailable, RetryAfter: "0"})
+			logPath := filepath.Join(t.TempDir(), "trace.log")
+			t.Setenv("TF_LOG", "TRACE")
+			t.Setenv("TF_ACC_LOG_PATH", logPath)
+			providerBlock := fmt.Sprintf("provider \"apimall\" {\n  base_url = %q\n}\n", srv.URL())
+			if keyInConfig {
+				// Through a variable, since the test harness logs the configuration text itself.
+				t.Setenv("TF_VAR_apimall_api_key", srv.APIKey())
+				providerBlock = fmt.Sprintf("variable \"apimall_api_key\" {\n  type      = string\n  sensitive = true\n}\n\n"+
+					"provider \"apimall\" {\n  base_url = %q\n  api_key  = var.apimall_api_key\n}\n", srv.URL())
+			} else {
+				t.Setenv(envAPIKey, srv.APIKey())
+			}
+			var stateDump string
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config: providerBlock + fmt.Sprintf("\nresource \"apimall_remote_file\" \"test\" {\n  source_url = %q\n}\n", catURL),
+					Check: func(s *terraform.State) error {
+						stateDump = s.String()
+						return nil
+					},
+				}},
+			})
+			logs, err := os.ReadFile(logPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(logs), "apimall_client") || !strings.Contains(string(logs), "/api/v1/files/from-url") ||
+				srv.UploadAttempts() != 2 {
+				t.Fatalf("the trace log (%d bytes) has no apimall_client request lines, or no retry happened; the test would prove nothing", len(logs))
+			}
+			for what, text := range map[string]string{"trace log": string(logs), "state": stateDump} {
+				if i := strings.Index(text, srv.APIKey()); i >= 0 {
+					t.Errorf("the API key appears in the %s: %s", what, text[max(0, i-600):min(len(text), i+100)])
+				}
+			}
+		})
 	}
 }
 
