@@ -51,11 +51,11 @@ func (c *Client) Head(ctx context.Context, rawURL string) (HeadResult, error) {
 type HostedState int
 
 const (
-	// HostedUnknown: the check failed (no answer, or an answer that says nothing about the file).
+	// HostedUnknown means the check failed: no answer, or one that says nothing about the file.
 	HostedUnknown HostedState = iota
-	// HostedPresent: the file is served (2xx).
+	// HostedPresent means the file is served (2xx).
 	HostedPresent
-	// HostedGone: the file was deleted (404 or 410).
+	// HostedGone means the file was deleted (404 or 410).
 	HostedGone
 )
 

@@ -164,8 +164,9 @@ func Start(opts Options) (*Server, error) {
 	s.proxyURL = "http://" + pln.Addr().String()
 	s.httpSrv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
 	s.proxySrv = &http.Server{Handler: s.proxy, ReadHeaderTimeout: 10 * time.Second}
-	go s.httpSrv.Serve(ln)
-	go s.proxySrv.Serve(pln)
+	// Serve returns http.ErrServerClosed on Close; there is no one else to tell.
+	go func() { _ = s.httpSrv.Serve(ln) }()
+	go func() { _ = s.proxySrv.Serve(pln) }()
 	return s, nil
 }
 
@@ -223,7 +224,8 @@ func listenLoopback(addr string) (net.Listener, error) {
 	if !publicip.IsLoopbackHost(host) {
 		return nil, fmt.Errorf("listen address %q is not loopback: the fake gateway only listens on 127.0.0.1, ::1 or localhost", addr)
 	}
-	return net.Listen("tcp", addr)
+	var lc net.ListenConfig
+	return lc.Listen(context.Background(), "tcp", addr)
 }
 
 func generateAPIKey() string {

@@ -221,8 +221,8 @@ func TestClearFaults(t *testing.T) {
 	s.SetConcurrencyLimit(1)
 	s.SetLatency(time.Hour)
 	s.ClearFaults()
+	mustUpload(t, s, `{"url":"https://assets.example.com/cat.png"}`)
 	env := mustUpload(t, s, `{"url":"https://assets.example.com/cat.png"}`)
-	env = mustUpload(t, s, `{"url":"https://assets.example.com/cat.png"}`)
 	resp, err := http.Get(env.Data.URL)
 	if err != nil {
 		t.Fatal(err)

@@ -211,8 +211,9 @@ func (s *Server) checkLiteralHost(u *url.URL) *apiError {
 	if port == 0 {
 		port = map[string]int{"http": 80, "https": 443}[strings.ToLower(u.Scheme)]
 	}
-	if err := s.checkAddr(netip.AddrPortFrom(addr, uint16(port))); err != nil {
-		return privateTargetAPIError(u.Hostname(), err.(*privateTargetError))
+	var private *privateTargetError
+	if err := s.checkAddr(netip.AddrPortFrom(addr, uint16(port))); errors.As(err, &private) {
+		return privateTargetAPIError(u.Hostname(), private)
 	}
 	return nil
 }

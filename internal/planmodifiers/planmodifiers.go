@@ -61,7 +61,7 @@ func StringReplaceWhenConfigured(adoptKey string) planmodifier.String {
 			if req.ConfigValue.IsNull() {
 				return
 			}
-			resp.RequiresReplace = !(req.StateValue.IsNull() && adopting(ctx, req.Private, adoptKey))
+			resp.RequiresReplace = !req.StateValue.IsNull() || !adopting(ctx, req.Private, adoptKey)
 		},
 		"Changing a configured value replaces the resource.",
 		"Changing a configured value replaces the resource.",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -53,7 +54,7 @@ func uploadFailedDiagnostic(err error, createTimeout time.Duration) diag.Diagnos
 // point at the line of configuration to fix. API Mall's invalid requests are about the source
 // unless the answer names another field.
 func attributeOf(apiErr *apimall.APIError) string {
-	if apiErr.StatusCode != 400 {
+	if apiErr.StatusCode != http.StatusBadRequest {
 		return ""
 	}
 	if field, ok := apiErr.Details["field"].(string); ok {

@@ -934,7 +934,7 @@ func TestRemoteFileModifyPlan_SourceCheckFailureWarnsAndPlansNothing(t *testing.
 			srv.SetFixture(logoURL, tc.fixture)
 
 			resp := fwresource.ModifyPlanResponse{Plan: plan}
-			r.ModifyPlan(ctx, fwresource.ModifyPlanRequest{State: state, Plan: plan, Config: tfsdk.Config{Schema: state.Schema, Raw: state.Raw}}, &resp)
+			r.ModifyPlan(ctx, fwresource.ModifyPlanRequest{State: state, Plan: plan, Config: tfsdk.Config(state)}, &resp)
 
 			if resp.Diagnostics.HasError() || resp.Diagnostics.WarningsCount() != 1 {
 				t.Fatalf("want exactly one warning, got %v", resp.Diagnostics)
