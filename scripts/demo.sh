@@ -4,6 +4,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/scripts/dev-overrides.sh"
 cli=${DEMO_CLI:-}
 if [ -z "$cli" ]; then
   for candidate in terraform "$root/bin/tofu" tofu; do
@@ -48,17 +49,8 @@ APIMALL_API_KEY=$(sed -n 's/^APIMALL_API_KEY=//p' "$work/gateway.out")
 export APIMALL_BASE_URL APIMALL_API_KEY
 echo "    gateway at $APIMALL_BASE_URL"
 
-# dev_overrides make the CLI use the provider just built instead of looking it up in a registry.
-cat >"$work/cli.tfrc" <<TFRC
-provider_installation {
-  dev_overrides {
-    "registry.terraform.io/apimall/apimall" = "$work/bin"
-    "registry.opentofu.org/apimall/apimall" = "$work/bin"
-  }
-  direct {}
-}
-TFRC
-export TF_CLI_CONFIG_FILE="$work/cli.tfrc" TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
+use_dev_provider "$work/bin" "$work/cli.tfrc"
+export TF_IN_AUTOMATION=1
 mkdir "$work/config"
 cp "$root/examples/demo/"*.tf "$work/config/"
 tf() { "$cli" -chdir="$work/config" "$@"; }

@@ -3,21 +3,13 @@
 # throwaway CLI configuration with dev_overrides, so nothing is downloaded.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/scripts/dev-overrides.sh"
 cli=${CLI:-terraform}
 work=$(mktemp -d "${TMPDIR:-/tmp}/apimall-examples.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 go build -o "$work/bin/terraform-provider-apimall" "$root"
-cat >"$work/cli.tfrc" <<TFRC
-provider_installation {
-  dev_overrides {
-    "registry.terraform.io/apimall/apimall" = "$work/bin"
-    "registry.opentofu.org/apimall/apimall" = "$work/bin"
-  }
-  direct {}
-}
-TFRC
-export TF_CLI_CONFIG_FILE="$work/cli.tfrc" CHECKPOINT_DISABLE=1
+use_dev_provider "$work/bin" "$work/cli.tfrc"
 
 for dir in $(cd "$root" && find examples -name '*.tf' -exec dirname {} \; | sort -u); do
   copy="$work/$dir"
