@@ -37,7 +37,11 @@ go build -o "$work/bin/terraform-provider-apimall" "$root"
 go build -o "$work/bin/apimall-fake" "$root/internal/cmd/apimall-fake"
 
 echo "==> starting the fake API Mall gateway"
-"$work/bin/apimall-fake" >"$work/gateway.out" 2>"$work/gateway.err" &
+# In a session of its own, so that Ctrl-C reaches the CLI (which stops gracefully) and not the
+# gateway it is talking to; cleanup stops the gateway.
+detach=""
+command -v setsid >/dev/null && detach=setsid
+$detach "$work/bin/apimall-fake" >"$work/gateway.out" 2>"$work/gateway.err" &
 gateway_pid=$!
 for _ in $(seq 1 100); do
   grep -q '^APIMALL_API_KEY=' "$work/gateway.out" 2>/dev/null && break
