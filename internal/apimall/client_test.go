@@ -644,6 +644,24 @@ func TestBackoffHasJitterAndBounds(t *testing.T) {
 	if wait, _ := c.waitBefore(40, nil); wait > time.Second {
 		t.Errorf("wait %s beyond BackoffMax", wait)
 	}
+
+	// Clients refused together are told the same Retry-After; they must not come back together.
+	resp := &http.Response{Header: http.Header{"Retry-After": {"1"}}}
+	seen = map[time.Duration]bool{}
+	for range 50 {
+		wait, asked := c.waitBefore(1, resp)
+		if asked != time.Second || wait < time.Second || wait > 1500*time.Millisecond {
+			t.Fatalf("Retry-After 1: wait %s (asked %s), want within [1s, 1.5s]", wait, asked)
+		}
+		seen[wait] = true
+	}
+	if len(seen) < 10 {
+		t.Errorf("only %d distinct waits after Retry-After in 50: retries would come back together", len(seen))
+	}
+	resp.Header.Set("Retry-After", "3600")
+	if wait, _ := c.waitBefore(1, resp); wait != time.Minute {
+		t.Errorf("Retry-After 3600: wait %s, want the 1m cap exactly", wait)
+	}
 }
 
 func FuzzDecodeUploadResponse(f *testing.F) {

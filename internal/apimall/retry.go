@@ -145,7 +145,11 @@ func (r *run) transportError(err error) error {
 func (c *Client) waitBefore(n int, resp *http.Response) (wait, asked time.Duration) {
 	if resp != nil {
 		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-			return min(d, c.retryAfterCap), d
+			// Retry-After is a minimum. Uploads refused together are told the same second, and
+			// retrying all at once against a token bucket lets one through and refuses the rest
+			// again; up to half as much again, at random, spreads them out.
+			base := min(d, c.retryAfterCap)
+			return min(base+rand.N(base/2+1), c.retryAfterCap), d
 		}
 	}
 	d := c.backoffMin << min(n-1, 30)
