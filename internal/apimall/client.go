@@ -150,11 +150,6 @@ type UploadResult struct {
 // so a gateway that honours the key never stores a retried upload twice.
 func (c *Client) UploadFromURL(ctx context.Context, req UploadRequest) (UploadResult, error) {
 	ctx = c.logContext(ctx)
-	if err := c.acquireUploadSlot(ctx); err != nil {
-		return UploadResult{}, c.redact(fmt.Errorf("waiting for an upload slot (max_concurrent_uploads): %w", err))
-	}
-	defer c.releaseUploadSlot()
-
 	body, err := json.Marshal(req)
 	if err != nil {
 		return UploadResult{}, fmt.Errorf("encoding the upload request: %w", err)
@@ -174,6 +169,8 @@ func (c *Client) UploadFromURL(ctx context.Context, req UploadRequest) (UploadRe
 	httpReq.Header.Set("Idempotency-Key", idempotencyKey)
 
 	run := c.newRun(ctx, c.api)
+	run.slots = c.uploadSlots
+	defer run.releaseSlot()
 	resp, err := run.client.Do(httpReq)
 	if resp == nil {
 		return UploadResult{}, c.redact(run.transportError(err))
@@ -189,24 +186,6 @@ func (c *Client) UploadFromURL(ctx context.Context, req UploadRequest) (UploadRe
 	}
 	result.Attempts = run.attempts
 	return result, nil
-}
-
-func (c *Client) acquireUploadSlot(ctx context.Context) error {
-	if c.uploadSlots == nil {
-		return nil
-	}
-	select {
-	case c.uploadSlots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (c *Client) releaseUploadSlot() {
-	if c.uploadSlots != nil {
-		<-c.uploadSlots
-	}
 }
 
 func newIdempotencyKey() (string, error) {

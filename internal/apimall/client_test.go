@@ -685,3 +685,29 @@ func FuzzDecodeUploadResponse(f *testing.F) {
 		_ = json.Unmarshal([]byte(body), &js)
 	})
 }
+
+func TestUploadFromURL_SlotIsNotHeldDuringBackoff(t *testing.T) {
+	srv := newScriptedServer(t, answer{status: 429, retryAfter: "2"}, answer{status: 200, body: referenceOK})
+	c, err := New(Config{BaseURL: srv.URL, APIKey: testKey, MaxRetries: 2, MaxConcurrentUploads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan error, 1)
+	go func() {
+		_, err := c.UploadFromURL(context.Background(), catRequest)
+		first <- err
+	}()
+	for len(srv.got()) == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	if _, err := c.UploadFromURL(context.Background(), catRequest); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("the second upload waited %s behind one sleeping off a 429, want it to go at once", took)
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -28,6 +28,31 @@ type run struct {
 	// ambiguous is set once an attempt may have reached the server without an answer that says
 	// so (5xx, dropped connection) and was retried: the source of duplicate uploads.
 	ambiguous bool
+	// slots bounds the attempts in flight across the client (max_concurrent_uploads); nil for
+	// no bound. A slot is held for one attempt, not across backoff waits, so that an upload
+	// sleeping off a 429 does not keep another from going.
+	slots   chan struct{}
+	holding bool
+}
+
+// acquireSlot waits for a slot before an attempt. If the context ends first, the attempt
+// goes out with that context and fails at once, so there is nothing to report here.
+func (r *run) acquireSlot() {
+	if r.slots == nil {
+		return
+	}
+	select {
+	case r.slots <- struct{}{}:
+		r.holding = true
+	case <-r.ctx.Done():
+	}
+}
+
+func (r *run) releaseSlot() {
+	if r.holding {
+		<-r.slots
+		r.holding = false
+	}
 }
 
 func (c *Client) newRun(ctx context.Context, httpClient *http.Client) *run {
@@ -52,6 +77,7 @@ func (c *Client) newRun(ctx context.Context, httpClient *http.Client) *run {
 }
 
 func (r *run) beforeAttempt(_ retryablehttp.Logger, req *http.Request, i int) {
+	r.acquireSlot()
 	r.attempts = i + 1
 	r.attemptStart = time.Now()
 	tflog.SubsystemDebug(r.ctx, subsystem, "sending request", map[string]any{
@@ -72,6 +98,7 @@ func retryableStatus(status int) bool {
 }
 
 func (r *run) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	r.releaseSlot() // the server has answered (or failed to): this attempt is no longer in flight
 	r.logAttempt(resp, err)
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return false, ctxErr
