@@ -1,0 +1,446 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/apimall/terraform-provider-apimall/internal/fakeapimall"
+)
+
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// writeConfig writes a configuration of n resources into a new directory: terraform_data for
+// the floor, apimall_remote_file otherwise.
+func (h *harness) writeConfig(name string, n int, srv *fakeapimall.Server, providerExtra string) (string, error) {
+	dir := filepath.Join(h.work, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	var config string
+	if srv == nil {
+		config = fmt.Sprintf("resource \"terraform_data\" \"f\" {\n  count = %d\n  input = \"file-${count.index}\"\n}\n", n)
+	} else {
+		config = fmt.Sprintf(`terraform {
+  required_providers {
+    apimall = { source = "apimall/apimall" }
+  }
+}
+
+provider "apimall" {
+  base_url = %q
+  api_key  = %q
+  %s
+}
+
+resource "apimall_remote_file" "f" {
+  count      = %d
+  source_url = %q
+  filename   = "cat-${count.index}.png"
+}
+`, srv.URL(), srv.APIKey(), providerExtra, n, fakeapimall.DemoImageURL)
+	}
+	return dir, os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o644)
+}
+
+// stateKeys reads the storage keys in a directory's local state; resources without a key
+// (terraform_data) count with an empty one.
+func stateKeys(dir string) ([]string, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "terraform.tfstate"))
+	if err != nil {
+		return nil, err
+	}
+	var state struct {
+		Resources []struct {
+			Instances []struct {
+				Attributes struct {
+					Key string `json:"key"`
+				} `json:"attributes"`
+			} `json:"instances"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(data, &state); err != nil {
+		return nil, fmt.Errorf("reading the state in %s: %w", dir, err)
+	}
+	var keys []string
+	for _, r := range state.Resources {
+		for _, i := range r.Instances {
+			keys = append(keys, i.Attributes.Key)
+		}
+	}
+	return keys, nil
+}
+
+// checkConverged is the soak's invariant: n resources in state, each once, each a key the
+// gateway really stored, and a plan with nothing to do.
+func (h *harness) checkConverged(ctx context.Context, dir string, n int, srv *fakeapimall.Server) error {
+	keys, err := stateKeys(dir)
+	if err != nil {
+		return err
+	}
+	if len(keys) != n {
+		return fmt.Errorf("%d resources in state, want %d", len(keys), n)
+	}
+	seen := map[string]bool{}
+	for _, k := range keys {
+		if seen[k] {
+			return fmt.Errorf("key %s is in state twice", k)
+		}
+		seen[k] = true
+		if _, ok := srv.Object(k); !ok {
+			return fmt.Errorf("key %s is in state but the gateway never stored it", k)
+		}
+	}
+	cmd := h.command(ctx, dir, "plan", "-detailed-exitcode", "-input=false", "-no-color")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("the second plan is not empty (%w):\n%s", err, tail(string(out), 1500))
+	}
+	return nil
+}
+
+// pair applies the floor and the provider configurations of n resources with the same flags.
+func (h *harness) pair(ctx context.Context, name string, n int, srv *fakeapimall.Server, args ...string) (floor, provider time.Duration, floorDir, providerDir string, err error) {
+	if floorDir, err = h.writeConfig(name+"-floor", n, nil, ""); err != nil {
+		return
+	}
+	if providerDir, err = h.writeConfig(name+"-apimall", n, srv, ""); err != nil {
+		return
+	}
+	apply := append([]string{"apply", "-auto-approve", "-input=false", "-no-color"}, args...)
+	if floor, err = h.tf(ctx, floorDir, apply...); err != nil {
+		return
+	}
+	provider, err = h.tf(ctx, providerDir, apply...)
+	return
+}
+
+func (h *harness) overhead(ctx context.Context, w io.Writer, p plan) error {
+	srv, err := h.gateway()
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	fmt.Fprintf(w, "## 1. Provider overhead against the terraform_data floor\n\n")
+	fmt.Fprintf(w, "Zero-latency gateway, default -parallelism (10). Wall time of the whole CLI run.\n\n")
+	fmt.Fprintf(w, "| N | apply floor | apply apimall | ratio | refresh-only plan floor | refresh-only plan apimall | ratio | provider peak RSS |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, n := range p.overheadN {
+		rss := watchRSS(h.providerBin)
+		floor, prov, floorDir, provDir, err := h.pair(ctx, fmt.Sprintf("overhead-%d", n), n, srv)
+		if err != nil {
+			rss.stop()
+			return err
+		}
+		refresh := []string{"plan", "-refresh-only", "-input=false", "-no-color"}
+		floorPlan, err := h.tf(ctx, floorDir, refresh...)
+		if err != nil {
+			rss.stop()
+			return err
+		}
+		provPlan, err := h.tf(ctx, provDir, refresh...)
+		peak := rss.stop()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "| %d | %s | %s | %.2fx | %s | %s | %.2fx | %.1f MiB |\n", n, secs(floor), secs(prov), ratio(prov, floor),
+			secs(floorPlan), secs(provPlan), ratio(provPlan, floorPlan), float64(peak)/1024)
+		if err := h.checkConverged(ctx, provDir, n, srv); err != nil {
+			return fmt.Errorf("overhead N=%d: %w", n, err)
+		}
+	}
+	fmt.Fprintln(w)
+	return nil
+}
+
+func (h *harness) rateLimited(ctx context.Context, w io.Writer, p plan) error {
+	n := p.rateLimitN
+	floor := time.Duration(float64(n) / p.rate * float64(time.Second))
+	fmt.Fprintf(w, "## 2. Under a rate limit\n\n")
+	fmt.Fprintf(w, "N = %d, gateway token bucket %.0f uploads/s (burst %d) and at most %d uploads at once, -parallelism %d. Floor N/R = %s.\n\n",
+		n, p.rate, p.burst, p.concurrency, p.rateParallelism, secs(floor))
+	fmt.Fprintf(w, "| max_concurrent_uploads | failures | 429 rate | 429 concurrency | upload attempts | wall | wall / (N/R) |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, limit := range []int{0, p.concurrency} {
+		srv, err := h.gateway()
+		if err != nil {
+			return err
+		}
+		srv.SetRateLimit(p.rate, p.burst)
+		srv.SetConcurrencyLimit(p.concurrency)
+		extra := ""
+		if limit > 0 {
+			extra = fmt.Sprintf("max_concurrent_uploads = %d\n  max_retries = 10", limit)
+		} else {
+			extra = "max_retries = 10"
+		}
+		dir, err := h.writeConfig(fmt.Sprintf("rate-%d", limit), n, srv, extra)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		took, applyErr := h.tf(ctx, dir, "apply", "-auto-approve", "-input=false", "-no-color", fmt.Sprintf("-parallelism=%d", p.rateParallelism))
+		keys, _ := stateKeys(dir)
+		stats := srv.Stats()
+		label := "unset"
+		if limit > 0 {
+			label = strconv.Itoa(limit)
+		}
+		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %s | %.2fx |\n", label, n-len(keys), stats.RateLimited, stats.ConcurrencyLimited,
+			stats.UploadAttempts, secs(took), ratio(took, floor))
+		err = applyErr
+		if err == nil {
+			err = h.checkConverged(ctx, dir, n, srv)
+		}
+		srv.Close()
+		if err != nil {
+			return fmt.Errorf("rate-limited apply (max_concurrent_uploads %s): %w", label, err)
+		}
+	}
+	fmt.Fprintln(w)
+	return nil
+}
+
+func (h *harness) latency(ctx context.Context, w io.Writer, p plan) error {
+	n := p.latencyN
+	fmt.Fprintf(w, "## 3. With gateway latency\n\n")
+	fmt.Fprintf(w, "N = %d, %s added to every upload.\n\n", n, p.latency)
+	fmt.Fprintf(w, "| -parallelism | wall | floor N x latency / parallelism | ratio | peak uploads in flight |\n|---:|---:|---:|---:|---:|\n")
+	for _, parallelism := range []int{10, 50} {
+		srv, err := h.gateway()
+		if err != nil {
+			return err
+		}
+		srv.SetLatency(p.latency)
+		dir, err := h.writeConfig(fmt.Sprintf("latency-%d", parallelism), n, srv, "")
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		took, err := h.tf(ctx, dir, "apply", "-auto-approve", "-input=false", "-no-color", fmt.Sprintf("-parallelism=%d", parallelism))
+		floor := time.Duration(n) * p.latency / time.Duration(parallelism)
+		fmt.Fprintf(w, "| %d | %s | %s | %.2fx | %d |\n", parallelism, secs(took), secs(floor), ratio(took, floor), srv.Stats().MaxInFlightUploads)
+		if err == nil {
+			err = h.checkConverged(ctx, dir, n, srv)
+		}
+		srv.Close()
+		if err != nil {
+			return fmt.Errorf("latency apply at -parallelism %d: %w", parallelism, err)
+		}
+	}
+	fmt.Fprintln(w)
+	return nil
+}
+
+// startup times the provider from exec to its go-plugin handshake line, which it prints once
+// its gRPC server (schema included) is ready to serve.
+func (h *harness) startup(ctx context.Context, w io.Writer, _ plan) error {
+	const runs = 20
+	var times []time.Duration
+	for range runs {
+		cmd := exec.CommandContext(ctx, h.providerBin)
+		cmd.Env = append(os.Environ(),
+			"TF_PLUGIN_MAGIC_COOKIE=d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2",
+			"PLUGIN_PROTOCOL_VERSIONS=6", "PLUGIN_MIN_PORT=10000", "PLUGIN_MAX_PORT=25000")
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		line, err := bufio.NewReader(stdout).ReadString('\n')
+		took := time.Since(start)
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if err != nil || !strings.Contains(line, "|6|") {
+			return fmt.Errorf("the provider did not hand shake: %q: %w", line, err)
+		}
+		times = append(times, took)
+	}
+	slices.Sort(times)
+	fmt.Fprintf(w, "## 4. Provider start-up\n\nFrom exec to the plugin handshake (gRPC server up, protocol 6), %d runs.\n\n", runs)
+	fmt.Fprintf(w, "| min | median | p90 | max |\n|---:|---:|---:|---:|\n| %s | %s | %s | %s |\n\n",
+		ms(times[0]), ms(times[runs/2]), ms(times[runs*9/10]), ms(times[runs-1]))
+	return nil
+}
+
+func (h *harness) soak(ctx context.Context, w io.Writer, p plan) error {
+	n := p.soakN
+	srv, err := h.gateway()
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	html := []byte("<html><body><h1>502 Bad Gateway</h1></body></html>")
+	srv.SetFaultRate(0.2, []fakeapimall.Fault{
+		{Status: 429, RetryAfter: "1"},
+		{Status: 500},
+		{Status: 502, Body: html, ContentType: "text/html"},
+		{Drop: true},
+		{Stall: time.Second},
+		{Status: 502, Body: html, ContentType: "text/html", AfterStore: true},
+	})
+	dir, err := h.writeConfig("soak", n, srv, "max_retries = 10")
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	runs := 0
+	var lastErr error
+	for runs < 5 {
+		runs++
+		if _, lastErr = h.tf(ctx, dir, "apply", "-auto-approve", "-input=false", "-no-color", "-parallelism=20"); lastErr == nil {
+			break
+		}
+	}
+	took := time.Since(start)
+	srv.SetFaultRate(0, nil)
+	stats := srv.Stats()
+	keys, _ := stateKeys(dir)
+	fmt.Fprintf(w, "## 5. Fault soak\n\nN = %d, 20%% of uploads faulted (429 with Retry-After, 500, 502 HTML, dropped connection, 1 s stall, 502 after the file was stored), max_retries 10, -parallelism 20.\n\n", n)
+	fmt.Fprintf(w, "| applies needed | wall | failed resources | in state | faults injected | upload attempts | stored | duplicates stored | idempotent replays |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(w, "| %d | %s | %d | %d | %d | %d | %d | %d | %d |\n\n", runs, secs(took), n-len(keys), len(keys),
+		stats.FaultsInjected, stats.UploadAttempts, stats.StoredUploads, stats.DuplicateUploads, stats.IdempotentReplays)
+	if lastErr != nil {
+		return fmt.Errorf("soak: apply still failing after %d runs: %w", runs, lastErr)
+	}
+	if runs > 1 {
+		return fmt.Errorf("soak: %d applies were needed; faults failed resources", runs)
+	}
+	if err := h.checkConverged(ctx, dir, n, srv); err != nil {
+		return fmt.Errorf("soak: %w", err)
+	}
+	fmt.Fprintf(w, "Every resource is in state once, with a key the gateway stored; the second plan is empty.\n\n")
+	return nil
+}
+
+// interrupt sends SIGINT to the CLI once half the uploads are stored, as Ctrl-C would, then
+// re-applies and checks that nothing was lost or doubled in state.
+func (h *harness) interrupt(ctx context.Context, w io.Writer, p plan) error {
+	n := p.interruptN
+	srv, err := h.gateway()
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	srv.SetLatency(300 * time.Millisecond)
+	dir, err := h.writeConfig("interrupt", n, srv, "")
+	if err != nil {
+		return err
+	}
+	cmd := h.command(ctx, dir, "apply", "-auto-approve", "-input=false", "-no-color")
+	var output strings.Builder
+	cmd.Stdout, cmd.Stderr = &output, &output
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	for srv.Stats().StoredUploads < n/2 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	storedAtSignal := srv.Stats().StoredUploads
+	_ = cmd.Process.Signal(os.Interrupt)
+	signalled := time.Now()
+	waitErr := cmd.Wait()
+	stopTook := time.Since(signalled)
+	afterKeys, _ := stateKeys(dir)
+	storedBefore := srv.Stats().StoredUploads
+	srv.SetLatency(0)
+	if _, err := h.tf(ctx, dir, "apply", "-auto-approve", "-input=false", "-no-color"); err != nil {
+		return fmt.Errorf("re-apply after the interrupt: %w", err)
+	}
+	keys, _ := stateKeys(dir)
+	stats := srv.Stats()
+	fmt.Fprintf(w, "## 6. Interrupted apply\n\nN = %d, 300 ms per upload; SIGINT to the CLI once %d uploads were stored.\n\n", n, storedAtSignal)
+	fmt.Fprintf(w, "| CLI stopped after | interrupted apply exit | in state after interrupt | stored by then | in state after re-apply | stored in all | stored but not in state |\n|---:|---|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(w, "| %s | %v | %d | %d | %d | %d | %d |\n\n", secs(stopTook), exitDescription(waitErr), len(afterKeys), storedBefore, len(keys),
+		stats.StoredUploads, stats.StoredUploads-len(keys))
+	if err := h.checkConverged(ctx, dir, n, srv); err != nil {
+		return fmt.Errorf("interrupt: %w", err)
+	}
+	fmt.Fprintf(w, "The re-apply converged: every resource in state once, each a stored key, and the next plan is empty.\n\n")
+	return nil
+}
+
+func exitDescription(err error) string {
+	if err == nil {
+		return "0 (finished first)"
+	}
+	return err.Error()
+}
+
+// rssWatcher samples the peak resident set (VmHWM) of every process running the provider binary.
+type rssWatcher struct {
+	done chan struct{}
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	peak int64 // KiB
+}
+
+func watchRSS(binary string) *rssWatcher {
+	r := &rssWatcher{done: make(chan struct{})}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		for {
+			r.sample(binary)
+			select {
+			case <-r.done:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	return r
+}
+
+func (r *rssWatcher) sample(binary string) {
+	procs, _ := filepath.Glob("/proc/[0-9]*/exe")
+	for _, exe := range procs {
+		if target, err := os.Readlink(exe); err != nil || target != binary {
+			continue
+		}
+		status, err := os.ReadFile(filepath.Join(filepath.Dir(exe), "status"))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(status), "\n") {
+			if fields := strings.Fields(line); len(fields) >= 2 && fields[0] == "VmHWM:" {
+				if kib, err := strconv.ParseInt(fields[1], 10, 64); err == nil {
+					r.mu.Lock()
+					r.peak = max(r.peak, kib)
+					r.mu.Unlock()
+				}
+			}
+		}
+	}
+}
+
+func (r *rssWatcher) stop() int64 {
+	close(r.done)
+	r.wg.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.peak
+}
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
+func ms(d time.Duration) string   { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+func ratio(a, b time.Duration) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return a.Seconds() / b.Seconds()
+}
