@@ -48,3 +48,14 @@ func testAccPreCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestUserAgent(t *testing.T) {
+	got := userAgent("1.2.3", "1.11.4")
+	// The test binary's parent is `go test` or a shell, never tofu.
+	if got != "terraform-provider-apimall/1.2.3 Terraform/1.11.4" {
+		t.Errorf("userAgent = %q", got)
+	}
+	if got := userAgent("dev", ""); got != "terraform-provider-apimall/dev Terraform/unknown" {
+		t.Errorf("userAgent without a CLI version = %q", got)
+	}
+}

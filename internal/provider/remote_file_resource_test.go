@@ -103,7 +103,14 @@ func TestAccRemoteFile_CreateDetectedType(t *testing.T) {
 				statecheck.ExpectKnownValue(res, tfjsonpath.New("source_fingerprint"), knownvalue.Null()),
 				statecheck.CompareValuePairs(res, tfjsonpath.New("id"), res, tfjsonpath.New("key"), compare.ValuesSame()),
 			},
-			Check: expectStoredUploads(srv, 1),
+			Check: resource.ComposeTestCheckFunc(expectStoredUploads(srv, 1), checkGateway(func() error {
+				for _, r := range srv.Requests() {
+					if ua := r.Header.Get("User-Agent"); r.Method == http.MethodPost && !regexp.MustCompile(`^terraform-provider-apimall/test (Terraform|OpenTofu)/\d+\.\d+`).MatchString(ua) {
+						return fmt.Errorf("upload sent User-Agent %q", ua)
+					}
+				}
+				return nil
+			})),
 		}},
 	})
 }
