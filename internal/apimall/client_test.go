@@ -658,6 +658,11 @@ func TestBackoffHasJitterAndBounds(t *testing.T) {
 	if len(seen) < 10 {
 		t.Errorf("only %d distinct waits after Retry-After in 50: retries would come back together", len(seen))
 	}
+	for range 50 {
+		if wait, _ := c.waitBefore(6, resp); wait < time.Second || wait > 4*time.Second {
+			t.Fatalf("Retry-After 1 after 6 refusals: wait %s, want within [1s, 4s]", wait)
+		}
+	}
 	resp.Header.Set("Retry-After", "3600")
 	if wait, _ := c.waitBefore(1, resp); wait != time.Minute {
 		t.Errorf("Retry-After 3600: wait %s, want the 1m cap exactly", wait)

@@ -174,9 +174,11 @@ func (c *Client) waitBefore(n int, resp *http.Response) (wait, asked time.Durati
 		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			// Retry-After is a minimum. Uploads refused together are told the same second, and
 			// retrying all at once against a token bucket lets one through and refuses the rest
-			// again; up to half as much again, at random, spreads them out.
+			// again. A random extra wait spreads them out, and its window widens with each
+			// refusal (half the asked wait per attempt), so that the uploads refused most often
+			// stop competing with the rest instead of running out of retries.
 			base := min(d, c.retryAfterCap)
-			return min(base+rand.N(base/2+1), c.retryAfterCap), d
+			return min(base+rand.N(base/2*time.Duration(n)+1), c.retryAfterCap), d
 		}
 	}
 	d := c.backoffMin << min(n-1, 30)

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,10 +45,11 @@ func main() {
 	quick := flag.Bool("quick", os.Getenv("BENCH_QUICK") != "", "short run (also BENCH_QUICK=1)")
 	cli := flag.String("cli", "", "terraform or tofu binary (default: terraform on PATH, else bin/tofu)")
 	out := flag.String("out", "", "also write the report to this file")
+	only := flag.String("only", "", "run only these scenarios, comma-separated: overhead, rate, latency, startup, soak, interrupt")
 	flag.Parse()
 
 	ctx, stop := signalContext()
-	err := run(ctx, *quick, *cli, *out)
+	err := run(ctx, *quick, *cli, *out, *only)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchmark:", err)
@@ -55,7 +57,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, quick bool, cliPath, outPath string) error {
+func run(ctx context.Context, quick bool, cliPath, outPath, only string) error {
 	p, mode := fullPlan, "full"
 	if quick {
 		p, mode = quickPlan, "quick"
@@ -73,9 +75,18 @@ func run(ctx context.Context, quick bool, cliPath, outPath string) error {
 		strings.TrimSpace("go run ./internal/benchmark "+strings.Join(os.Args[1:], " ")), machine(), h.cliVersion, runtime.Version(), runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.RFC3339))
 
 	var failures []string
-	steps := []func(context.Context, io.Writer, plan) error{h.overhead, h.rateLimited, h.latency, h.startup, h.soak, h.interrupt}
+	steps := []struct {
+		name string
+		run  func(context.Context, io.Writer, plan) error
+	}{
+		{"overhead", h.overhead}, {"rate", h.rateLimited}, {"latency", h.latency},
+		{"startup", h.startup}, {"soak", h.soak}, {"interrupt", h.interrupt},
+	}
 	for _, step := range steps {
-		if err := step(ctx, w, p); err != nil {
+		if only != "" && !slices.Contains(strings.Split(only, ","), step.name) {
+			continue
+		}
+		if err := step.run(ctx, w, p); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}

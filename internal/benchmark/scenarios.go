@@ -136,9 +136,10 @@ func (h *harness) overhead(ctx context.Context, w io.Writer, p plan) error {
 	defer srv.Close()
 	fmt.Fprintf(w, "## 1. Provider overhead against the terraform_data floor\n\n")
 	fmt.Fprintf(w, "Zero-latency gateway, default -parallelism (10). Wall time of the whole CLI run.\n\n")
-	fmt.Fprintf(w, "| N | apply floor | apply apimall | ratio | refresh-only plan floor | refresh-only plan apimall | ratio | provider peak RSS |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(w, "| N | apply floor | apply apimall | ratio | refresh-only plan floor | refresh-only plan apimall | ratio | provider peak RSS | provider CPU | gateway CPU |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, n := range p.overheadN {
 		rss := watchRSS(h.providerBin)
+		gatewayBefore := selfCPU()
 		floor, prov, floorDir, provDir, err := h.pair(ctx, fmt.Sprintf("overhead-%d", n), n, srv)
 		if err != nil {
 			rss.stop()
@@ -151,12 +152,12 @@ func (h *harness) overhead(ctx context.Context, w io.Writer, p plan) error {
 			return err
 		}
 		provPlan, err := h.tf(ctx, provDir, refresh...)
-		peak := rss.stop()
+		peak, providerCPU := rss.stop()
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "| %d | %s | %s | %.2fx | %s | %s | %.2fx | %.1f MiB |\n", n, secs(floor), secs(prov), ratio(prov, floor),
-			secs(floorPlan), secs(provPlan), ratio(provPlan, floorPlan), float64(peak)/1024)
+		fmt.Fprintf(w, "| %d | %s | %s | %.2fx | %s | %s | %.2fx | %.1f MiB | %s | %s |\n", n, secs(floor), secs(prov), ratio(prov, floor),
+			secs(floorPlan), secs(provPlan), ratio(provPlan, floorPlan), float64(peak)/1024, secs(providerCPU), secs(selfCPU()-gatewayBefore))
 		if err := h.checkConverged(ctx, provDir, n, srv); err != nil {
 			return fmt.Errorf("overhead N=%d: %w", n, err)
 		}
@@ -381,16 +382,18 @@ func exitDescription(err error) string {
 	return err.Error()
 }
 
-// rssWatcher samples the peak resident set (VmHWM) of every process running the provider binary.
+// rssWatcher samples the peak resident set (VmHWM) and the CPU time of every process running
+// the provider binary.
 type rssWatcher struct {
 	done chan struct{}
 	wg   sync.WaitGroup
 	mu   sync.Mutex
-	peak int64 // KiB
+	peak int64            // KiB
+	cpu  map[string]int64 // clock ticks, by pid, as last seen
 }
 
 func watchRSS(binary string) *rssWatcher {
-	r := &rssWatcher{done: make(chan struct{})}
+	r := &rssWatcher{done: make(chan struct{}), cpu: map[string]int64{}}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
@@ -412,7 +415,20 @@ func (r *rssWatcher) sample(binary string) {
 		if target, err := os.Readlink(exe); err != nil || target != binary {
 			continue
 		}
-		status, err := os.ReadFile(filepath.Join(filepath.Dir(exe), "status"))
+		dir := filepath.Dir(exe)
+		if stat, err := os.ReadFile(filepath.Join(dir, "stat")); err == nil {
+			// Fields after the command name: utime and stime are the 12th and 13th.
+			if i := strings.LastIndexByte(string(stat), ')'); i > 0 {
+				if f := strings.Fields(string(stat)[i+1:]); len(f) > 12 {
+					utime, _ := strconv.ParseInt(f[11], 10, 64)
+					stime, _ := strconv.ParseInt(f[12], 10, 64)
+					r.mu.Lock()
+					r.cpu[dir] = utime + stime
+					r.mu.Unlock()
+				}
+			}
+		}
+		status, err := os.ReadFile(filepath.Join(dir, "status"))
 		if err != nil {
 			continue
 		}
@@ -428,12 +444,26 @@ func (r *rssWatcher) sample(binary string) {
 	}
 }
 
-func (r *rssWatcher) stop() int64 {
+// stop ends the sampling and returns the peak RSS in KiB and the CPU time seen.
+func (r *rssWatcher) stop() (int64, time.Duration) {
 	close(r.done)
 	r.wg.Wait()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.peak
+	var ticks int64
+	for _, t := range r.cpu {
+		ticks += t
+	}
+	return r.peak, time.Duration(ticks) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+}
+
+// selfCPU is the CPU time of this process so far: the in-process fake gateway's share.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
