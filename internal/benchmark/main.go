@@ -30,6 +30,7 @@ type plan struct {
 	// Retry-After answers, an upload told to wait is idle for a second, so it takes more
 	// uploads than R waiting at once to keep the gateway's budget in use.
 	rateParallelism int
+	rateLatency     time.Duration
 	latencyN        int
 	latency         time.Duration
 	soakN           int
@@ -37,8 +38,8 @@ type plan struct {
 }
 
 var (
-	quickPlan = plan{overheadN: []int{10, 50}, rateLimitN: 60, rate: 20, burst: 5, concurrency: 4, rateParallelism: 40, latencyN: 40, latency: 200 * time.Millisecond, soakN: 60, interruptN: 40}
-	fullPlan  = plan{overheadN: []int{10, 100, 500, 1000}, rateLimitN: 300, rate: 20, burst: 5, concurrency: 4, rateParallelism: 40, latencyN: 300, latency: 200 * time.Millisecond, soakN: 300, interruptN: 200}
+	quickPlan = plan{overheadN: []int{10, 50}, rateLimitN: 60, rate: 20, burst: 5, concurrency: 4, rateParallelism: 40, rateLatency: 180 * time.Millisecond, latencyN: 40, latency: 200 * time.Millisecond, soakN: 60, interruptN: 40}
+	fullPlan  = plan{overheadN: []int{10, 100, 500, 1000}, rateLimitN: 300, rate: 20, burst: 5, concurrency: 4, rateParallelism: 40, rateLatency: 180 * time.Millisecond, latencyN: 300, latency: 200 * time.Millisecond, soakN: 300, interruptN: 200}
 )
 
 func main() {

@@ -170,8 +170,8 @@ func (h *harness) rateLimited(ctx context.Context, w io.Writer, p plan) error {
 	n := p.rateLimitN
 	floor := time.Duration(float64(n) / p.rate * float64(time.Second))
 	fmt.Fprintf(w, "## 2. Under a rate limit\n\n")
-	fmt.Fprintf(w, "N = %d, gateway token bucket %.0f uploads/s (burst %d) and at most %d uploads at once, -parallelism %d. Floor N/R = %s.\n\n",
-		n, p.rate, p.burst, p.concurrency, p.rateParallelism, secs(floor))
+	fmt.Fprintf(w, "N = %d, gateway token bucket %.0f uploads/s (burst %d), at most %d uploads at once, %s per upload, -parallelism %d, max_retries 10. Floor N/R = %s.\n\n",
+		n, p.rate, p.burst, p.concurrency, p.rateLatency, p.rateParallelism, secs(floor))
 	fmt.Fprintf(w, "| max_concurrent_uploads | failures | 429 rate | 429 concurrency | upload attempts | wall | wall / (N/R) |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, limit := range []int{0, p.concurrency} {
 		srv, err := h.gateway()
@@ -180,6 +180,8 @@ func (h *harness) rateLimited(ctx context.Context, w io.Writer, p plan) error {
 		}
 		srv.SetRateLimit(p.rate, p.burst)
 		srv.SetConcurrencyLimit(p.concurrency)
+		// Uploads that take a while are what a concurrency limit refuses.
+		srv.SetLatency(p.rateLatency)
 		extra := ""
 		if limit > 0 {
 			extra = fmt.Sprintf("max_concurrent_uploads = %d\n  max_retries = 10", limit)

@@ -218,15 +218,11 @@ func (r *remoteFileResource) ModifyPlan(ctx context.Context, req resource.Modify
 		}
 		ctx, cancel := context.WithTimeout(ctx, readTimeout)
 		defer cancel()
-		current, err := r.data.client.Head(ctx, plan.SourceURL.ValueString())
-		if err == nil && !isSuccess(current.StatusCode) {
-			err = fmt.Errorf("the source answered HTTP %d", current.StatusCode)
-		}
+		newFingerprint, err := r.currentFingerprint(ctx, plan.SourceURL.ValueString())
 		if err != nil {
 			resp.Diagnostics.Append(sourceCheckWarning(plan.SourceURL.ValueString(), err, readTimeout))
 			return
 		}
-		newFingerprint := sourceFingerprint(current)
 		switch compareSources(state.SourceFingerprint.ValueString(), newFingerprint) {
 		case sourceSame:
 			return
@@ -411,21 +407,30 @@ func (r *remoteFileResource) ImportState(ctx context.Context, req resource.Impor
 // recordSourceFingerprint asks the source for its validators. A source that cannot be checked,
 // or has no validators, gives a warning and an empty fingerprint: nothing to compare later.
 func (r *remoteFileResource) recordSourceFingerprint(ctx context.Context, sourceURL string, timeout time.Duration, diags *diag.Diagnostics) string {
-	head, err := r.data.client.Head(ctx, sourceURL)
-	if err == nil && !isSuccess(head.StatusCode) {
-		err = fmt.Errorf("the source answered HTTP %d", head.StatusCode)
-	}
+	fingerprint, err := r.currentFingerprint(ctx, sourceURL)
 	if err != nil {
 		diags.Append(sourceCheckWarning(sourceURL, err, timeout))
 		return ""
 	}
-	fingerprint := sourceFingerprint(head)
 	if fingerprint == "" {
 		diags.AddAttributeWarning(path.Root("detect_source_changes"), "Source changes cannot be detected",
 			fmt.Sprintf("%s answered without an ETag, Last-Modified or Content-Length header, so a change of its content "+
 				"cannot be noticed. Use triggers_replace to upload it again by hand.", sourceURL))
 	}
 	return fingerprint
+}
+
+// currentFingerprint asks the source for its validators with an unauthenticated HEAD; any
+// answer but a 2xx is an error, since it says nothing about the content.
+func (r *remoteFileResource) currentFingerprint(ctx context.Context, sourceURL string) (string, error) {
+	head, err := r.data.client.Head(ctx, sourceURL)
+	if err != nil {
+		return "", err
+	}
+	if !isSuccess(head.StatusCode) {
+		return "", fmt.Errorf("the source answered HTTP %d", head.StatusCode)
+	}
+	return sourceFingerprint(head), nil
 }
 
 // keyFromHostedURL reads the storage key from a hosted URL: its path without the leading slash.
