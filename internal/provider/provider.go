@@ -27,12 +27,12 @@ const Address = "registry.terraform.io/apimall/apimall"
 
 // Environment variables read when the matching provider attribute is not set.
 const (
-	envAPIKey               = "APIMALL_API_KEY"
-	envBaseURL              = "APIMALL_BASE_URL"
-	envMaxRetries           = "APIMALL_MAX_RETRIES"
-	defaultMaxRetries       = 4
-	maxMaxRetries           = 10
-	defaultMaxConcurrentUpl = 0
+	envAPIKey                   = "APIMALL_API_KEY"
+	envBaseURL                  = "APIMALL_BASE_URL"
+	envMaxRetries               = "APIMALL_MAX_RETRIES"
+	defaultMaxRetries           = 4
+	maxMaxRetries               = 10
+	defaultMaxConcurrentUploads = 0
 )
 
 var _ provider.Provider = (*apimallProvider)(nil)
@@ -165,7 +165,7 @@ func (p *apimallProvider) Configure(ctx context.Context, req provider.ConfigureR
 		maxRetries = n
 	}
 
-	maxConcurrent := int64(defaultMaxConcurrentUpl)
+	maxConcurrent := int64(defaultMaxConcurrentUploads)
 	if !config.MaxConcurrentUploads.IsNull() && !config.MaxConcurrentUploads.IsUnknown() {
 		maxConcurrent = config.MaxConcurrentUploads.ValueInt64()
 	}
