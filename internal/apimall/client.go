@@ -22,6 +22,9 @@ import (
 // DefaultBaseURL is API Mall's gateway.
 const DefaultBaseURL = "https://gateway.apimall.ai"
 
+// MaxMaxRetries is the most retries Config.MaxRetries may ask for.
+const MaxMaxRetries = 10
+
 const uploadPath = "/api/v1/files/from-url"
 
 // Retry defaults, overridable in Config for tests.
@@ -74,6 +77,13 @@ func New(cfg Config) (*Client, error) {
 	if err := ValidateBaseURL(base); err != nil {
 		return nil, err
 	}
+	// The provider validates both at plan time; these guard other callers.
+	if cfg.MaxRetries < 0 || cfg.MaxRetries > MaxMaxRetries {
+		return nil, fmt.Errorf("max_retries is %d; expected 0 to %d", cfg.MaxRetries, MaxMaxRetries)
+	}
+	if cfg.MaxConcurrentUploads < 0 {
+		return nil, fmt.Errorf("max_concurrent_uploads is %d; expected 0 (no limit) or more", cfg.MaxConcurrentUploads)
+	}
 	c := &Client{
 		endpoint:      strings.TrimSuffix(base, "/") + uploadPath,
 		apiKey:        strings.TrimSpace(cfg.APIKey),
@@ -110,7 +120,7 @@ func ValidateBaseURL(raw string) error {
 	switch {
 	case err != nil:
 		return fmt.Errorf("base URL %q is not a URL; %s", raw, expected)
-	case !u.IsAbs() || u.Host == "":
+	case !u.IsAbs() || u.Hostname() == "":
 		return fmt.Errorf("base URL %q is not an absolute URL; %s", raw, expected)
 	case u.User != nil:
 		return fmt.Errorf("base URL must not carry user info (user:password@); %s", expected)
@@ -169,21 +179,27 @@ func (c *Client) UploadFromURL(ctx context.Context, req UploadRequest) (UploadRe
 	httpReq.Header.Set("Idempotency-Key", idempotencyKey)
 
 	run := c.newRun(ctx, c.api)
+	run.upload = true
 	run.slots = c.uploadSlots
 	defer run.releaseSlot()
 	resp, err := run.client.Do(httpReq)
-	if resp == nil {
+	if resp != nil {
+		_ = resp.Body.Close() // already read and decoded by the run
+	}
+	run.logDuplicateRisk(idempotencyKey)
+	switch {
+	case resp == nil && run.last != nil && ctx.Err() != nil:
+		// Cancelled (or out of time) while waiting to retry: say so, with the last answer.
+		return UploadResult{}, c.redact(&stoppedError{last: run.last, cause: err})
+	case resp == nil:
 		return UploadResult{}, c.redact(run.transportError(err))
+	case run.last != nil && err != nil:
+		// A Retry-After past the deadline, or the context ended as the answer came.
+		return UploadResult{}, c.redact(&stoppedError{last: run.last, cause: err})
+	case run.last != nil:
+		return UploadResult{}, run.last
 	}
-	defer resp.Body.Close()
-	result, apiErr := decodeUploadResponse(resp, run.attempts)
-	if apiErr != nil {
-		run.logDuplicateRisk()
-		if err != nil { // a Retry-After past the deadline, or the context ended
-			return UploadResult{}, c.redact(&stoppedError{last: apiErr, cause: err})
-		}
-		return UploadResult{}, c.redact(apiErr)
-	}
+	result := run.result
 	result.Attempts = run.attempts
 	return result, nil
 }

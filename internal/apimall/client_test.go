@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -15,6 +16,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hashicorp/terraform-plugin-log/tflogtest"
 )
@@ -50,8 +52,14 @@ type recorded struct {
 
 func newScriptedServer(t *testing.T, script ...answer) *scriptedServer {
 	t.Helper()
+	return newScriptedServerWith(t, nil, script...)
+}
+
+// newScriptedServerWith lets configure change the http.Server before it starts.
+func newScriptedServerWith(t *testing.T, configure func(*http.Server), script ...answer) *scriptedServer {
+	t.Helper()
 	s := &scriptedServer{script: script}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		s.mu.Lock()
 		n := len(s.requests)
@@ -67,6 +75,10 @@ func newScriptedServer(t *testing.T, script ...answer) *scriptedServer {
 		w.WriteHeader(a.status)
 		_, _ = io.WriteString(w, a.body)
 	}))
+	if configure != nil {
+		configure(s.Config)
+	}
+	s.Start()
 	t.Cleanup(s.Close)
 	return s
 }
@@ -226,8 +238,9 @@ func TestUploadFromURL_EndlessBodyIsCut(t *testing.T) {
 	defer srv.Close()
 	_, err := testClient(t, srv.URL, 0).UploadFromURL(context.Background(), catRequest)
 	var apiErr *APIError
-	if !errors.As(err, &apiErr) || !strings.Contains(apiErr.BodySnippet, "cut at 1 MiB") || len(err.Error()) > 1024 {
-		t.Fatalf("err = %.200v, want the body cut at 1 MiB", err)
+	if !errors.As(err, &apiErr) || apiErr.BodyNote != "cut at 1 MiB" || !strings.Contains(err.Error(), "(cut at 1 MiB)") ||
+		len(apiErr.BodySnippet) != maxSnippetBytes || len(err.Error()) > 1024 {
+		t.Fatalf("err = %.200v (note %q, %d-byte snippet), want the body cut at 1 MiB and 512 bytes quoted", err, apiErr.BodyNote, len(apiErr.BodySnippet))
 	}
 }
 
@@ -282,8 +295,8 @@ func TestUploadFromURL_RetryAfterPastDeadlineFailsAtOnce(t *testing.T) {
 		t.Errorf("took %s, want an answer at once", took)
 	}
 	var apiErr *APIError
-	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &apiErr) || apiErr.StatusCode != 429 {
-		t.Fatalf("err = %v, want a deadline error carrying the 429", err)
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.RetryAfter != time.Hour {
+		t.Fatalf("err = %v (%+v), want a deadline error carrying the 429 and its Retry-After", err, apiErr)
 	}
 	for _, want := range []string{"asked to retry after 1h0m0s (Retry-After) (capped at 1m0s)", "deadline is", "Request ID: req_5"} {
 		if !strings.Contains(err.Error(), want) {
@@ -389,8 +402,10 @@ func TestUploadFromURL_CancelDuringBackoffReturnsAtOnce(t *testing.T) {
 		if took := time.Since(cancelled); took > 100*time.Millisecond {
 			t.Errorf("returned %s after the cancel, want within 100ms", took)
 		}
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("err = %v, want context.Canceled", err)
+		var apiErr *APIError
+		if !errors.Is(err, context.Canceled) || !errors.As(err, &apiErr) || apiErr.StatusCode != 503 ||
+			!strings.HasPrefix(err.Error(), "Cancelled while waiting to retry after 1 attempt. Last answer: API Mall answered 503") {
+			t.Errorf("err = %v, want context.Canceled with the last answer", err)
 		}
 	case <-time.After(2 * time.Second):
 		t.Fatal("still waiting 2s after the cancel")
@@ -470,6 +485,8 @@ func TestNew_RefusesBaseURLsThatWouldLeakTheKey(t *testing.T) {
 		"gateway.apimall.ai":                    "is not an absolute URL",
 		"https://user:pw@gateway.apimall.ai":    "must not carry user info",
 		"https://gateway.apimall.ai/?key=value": "must not have a query or fragment",
+		"https://:443/":                         "is not an absolute URL",
+		"HTTP://LOCALHOST:8080":                 "",
 	}
 	for base, want := range cases {
 		_, err := New(Config{BaseURL: base, APIKey: testKey})
@@ -576,6 +593,10 @@ func TestKeyNeverInLogsOrErrors(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), testKey) {
 				t.Errorf("the error shows the key: %v", err)
+			}
+			var apiErr *APIError
+			if errors.As(err, &apiErr) && strings.Contains(apiErr.Error()+apiErr.Message+apiErr.BodySnippet, testKey) {
+				t.Errorf("the *APIError reached with errors.As shows the key: %v", apiErr)
 			}
 			if !strings.Contains(logs.String(), `"@module":"provider.apimall_client"`) {
 				t.Fatalf("no apimall_client log lines captured; the test would prove nothing:\n%s", logs.String())
@@ -714,5 +735,146 @@ func TestUploadFromURL_SlotIsNotHeldDuringBackoff(t *testing.T) {
 	}
 	if err := <-first; err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestUploadFromURL_PossibleDuplicatesAreCountedInTheLogs(t *testing.T) {
+	cases := map[string]struct {
+		script []answer
+		want   any // possible_duplicates logged, nil for no warning
+	}{
+		"retried 500 then success":   {[]answer{{status: 500}, {status: 200, body: referenceOK}}, float64(1)},
+		"two retried 5xx then fails": {[]answer{{status: 502}, {status: 504}, {status: 400, body: referenceFail}}, float64(2)},
+		"retried 429 then success":   {[]answer{{status: 429}, {status: 200, body: referenceOK}}, nil},
+		"last 500 not retried":       {[]answer{{status: 500}}, nil},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			srv := newScriptedServer(t, tc.script...)
+			var logs bytes.Buffer
+			ctx := tflogtest.RootLogger(context.Background(), &logs)
+			maxRetries := len(tc.script) - 1
+			_, _ = testClient(t, srv.URL, maxRetries).UploadFromURL(ctx, catRequest)
+			entries, err := tflogtest.MultilineJSONDecode(&logs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got any
+			for _, e := range entries {
+				if n, ok := e["possible_duplicates"]; ok {
+					got = n
+				}
+			}
+			if got != tc.want {
+				t.Errorf("possible_duplicates logged = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestUploadFromURL_AttemptLogsCarryTheEnvelopesRequestID(t *testing.T) {
+	srv := newScriptedServer(t,
+		answer{status: 503, body: `{"success":false,"error":{"code":"unavailable","message":"busy"},"request_id":"req_first"}`},
+		answer{status: 200, body: referenceOK})
+	var logs bytes.Buffer
+	ctx := tflogtest.RootLogger(context.Background(), &logs)
+	if _, err := testClient(t, srv.URL, 1).UploadFromURL(ctx, catRequest); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := tflogtest.MultilineJSONDecode(&logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []any
+	for _, e := range entries {
+		if e["@message"] == "received response" {
+			ids = append(ids, e["request_id"])
+			for _, field := range []string{"method", "url", "status", "attempt", "duration_ms"} {
+				if _, ok := e[field]; !ok {
+					t.Errorf("attempt log without %s: %v", field, e)
+				}
+			}
+		}
+	}
+	if fmt.Sprint(ids) != "[req_first req_01HQ9M7J7X9P7Y8T6W5V4U3S2R]" {
+		t.Errorf("request ids logged = %v", ids)
+	}
+}
+
+func TestUploadFromURL_HeadersAreLoggedAsListsWithoutTheKey(t *testing.T) {
+	srv := newScriptedServer(t, answer{status: 200, body: referenceOK})
+	var logs bytes.Buffer
+	ctx := tflogtest.RootLogger(context.Background(), &logs)
+	if _, err := testClient(t, srv.URL, 0).UploadFromURL(ctx, catRequest); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := tflogtest.MultilineJSONDecode(&logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e["@message"] != "sending request" {
+			continue
+		}
+		headers, _ := e["headers"].(map[string]any)
+		if fmt.Sprint(headers["Authorization"]) != "[***]" || fmt.Sprint(headers["Accept"]) != "[application/json]" {
+			t.Errorf("headers logged = %v, want lists with Authorization masked", headers)
+		}
+		return
+	}
+	t.Fatalf("no \"sending request\" line:\n%s", logs.String())
+}
+
+func TestUploadFromURL_AFailureKeepsOtherUploadsConnections(t *testing.T) {
+	var conns atomic.Int32
+	srv := newScriptedServerWith(t, func(s *http.Server) {
+		s.ConnState = func(_ net.Conn, state http.ConnState) {
+			if state == http.StateNew {
+				conns.Add(1)
+			}
+		}
+	}, answer{status: 500}, answer{status: 200, body: referenceOK})
+	c := testClient(t, srv.URL, 0)
+	if _, err := c.UploadFromURL(context.Background(), catRequest); err == nil { // retries exhausted
+		t.Fatal("want the 500")
+	}
+	if _, err := c.UploadFromURL(context.Background(), catRequest); err != nil {
+		t.Fatal(err)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections for two uploads in a row; a failed upload closed the pooled one", n)
+	}
+}
+
+func TestCheckPublicRedirect_DropsAuthorization(t *testing.T) {
+	req := httptest.NewRequest(http.MethodHead, "https://other.test/a.png", nil)
+	req.Header.Set("Authorization", "Bearer "+testKey)
+	if err := checkPublicRedirect(req, []*http.Request{httptest.NewRequest(http.MethodHead, "https://cdn.test/a.png", nil)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := req.Header.Get("Authorization"); got != "" {
+		t.Errorf("Authorization %q kept on a redirect", got)
+	}
+	if err := checkPublicRedirect(req, make([]*http.Request, maxRedirects)); err == nil {
+		t.Error("an 11th redirect was followed")
+	}
+}
+
+func TestNew_RefusesOutOfRangeLimits(t *testing.T) {
+	for _, cfg := range []Config{{MaxRetries: -1}, {MaxRetries: 11}, {MaxConcurrentUploads: -1}} {
+		if _, err := New(cfg); err == nil {
+			t.Errorf("New(%+v) accepted", cfg)
+		}
+	}
+	if _, err := New(Config{MaxRetries: 10}); err != nil {
+		t.Errorf("New with 10 retries: %v", err)
+	}
+}
+
+func TestSnippet_CutsAtACharacterBoundary(t *testing.T) {
+	body := []byte(strings.Repeat("a", maxSnippetBytes-1) + "é and more")
+	got := snippet(body)
+	if len(got) > maxSnippetBytes || !utf8.ValidString(got) || got != strings.Repeat("a", maxSnippetBytes-1) {
+		t.Errorf("snippet = %d bytes, valid UTF-8 %v", len(got), utf8.ValidString(got))
 	}
 }

@@ -1,12 +1,16 @@
 package apimall
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"sort"
 	"strings"
+	"time"
+	"unicode/utf8"
 )
 
 const (
@@ -32,9 +36,13 @@ type APIError struct {
 	Location string
 	// BodySnippet quotes at most 512 bytes of a body that was not the JSON envelope.
 	BodySnippet string
+	// BodyNote says why the body is incomplete ("cut at 1 MiB", a read error), "" when it is not.
+	BodyNote string
 	// NotEnvelope is set when the body was not the JSON envelope (an HTML error page, empty,
 	// truncated, or of the wrong shape).
 	NotEnvelope bool
+	// RetryAfter is what the last answer's Retry-After header asked for, uncapped; 0 when absent.
+	RetryAfter time.Duration
 }
 
 // Error reads like "API Mall answered 400 invalid_request: Failed to fetch source url
@@ -45,10 +53,13 @@ func (e *APIError) Error() string {
 	switch {
 	case e.Location != "":
 		fmt.Fprintf(&b, " redirecting to %s; API calls do not follow redirects", e.Location)
-	case e.NotEnvelope && e.BodySnippet == "":
+	case e.NotEnvelope && e.BodySnippet == "" && e.BodyNote == "":
 		b.WriteString(" with an empty body instead of its JSON envelope")
 	case e.NotEnvelope:
 		fmt.Fprintf(&b, " with a body that is not its JSON envelope: %q", e.BodySnippet)
+		if e.BodyNote != "" {
+			fmt.Fprintf(&b, " (%s)", e.BodyNote)
+		}
 	default:
 		code := e.Code
 		if code == "" {
@@ -114,14 +125,26 @@ func formatDetails(details map[string]any) string {
 }
 
 // stoppedError is a request given up before its retries ran out (its wait would pass the
-// deadline, or the caller cancelled), with the last answer it got.
+// deadline, or the caller cancelled during a wait), with the last answer it got. It unwraps to
+// both, so errors.As finds the *APIError and errors.Is finds the context's error.
 type stoppedError struct {
 	last  *APIError
 	cause error
 }
 
 func (e *stoppedError) Error() string {
-	return fmt.Sprintf("%s. Last answer: %s", upperFirst(e.cause.Error()), e.last.Error())
+	var why string
+	switch {
+	case errors.As(e.cause, new(*waitPastDeadlineError)):
+		why = upperFirst(e.cause.Error())
+	case errors.Is(e.cause, context.Canceled):
+		why = fmt.Sprintf("Cancelled while waiting to retry after %s", plural(e.last.Attempts, "attempt"))
+	case errors.Is(e.cause, context.DeadlineExceeded):
+		why = fmt.Sprintf("The operation's deadline passed while waiting to retry after %s", plural(e.last.Attempts, "attempt"))
+	default:
+		why = upperFirst(e.cause.Error())
+	}
+	return why + ". Last answer: " + e.last.Error()
 }
 
 func (e *stoppedError) Unwrap() []error { return []error{e.last, e.cause} }
@@ -150,10 +173,30 @@ type envelope struct {
 	RequestID string `json:"request_id"`
 }
 
-// decodeUploadResponse turns an answer into a result, or an *APIError for anything but a
-// complete success envelope.
+// readBody reads a response body through the 1 MiB limit: an answer is a small JSON document,
+// and a broken proxy must not make the provider hold an endless one in memory. cut reports a
+// body longer than the limit; body then holds the first maxBodyBytes.
+func readBody(r io.Reader) (body []byte, cut bool, err error) {
+	body, err = io.ReadAll(io.LimitReader(r, maxBodyBytes+1))
+	if len(body) > maxBodyBytes {
+		return body[:maxBodyBytes], true, nil
+	}
+	return body, false, err
+}
+
+// decodeUploadResponse reads and decodes an answer; see decodeUpload.
 func decodeUploadResponse(resp *http.Response, attempts int) (UploadResult, *APIError) {
+	body, cut, err := readBody(resp.Body)
+	return decodeUpload(resp, body, cut, err, attempts)
+}
+
+// decodeUpload turns an answer into a result, or an *APIError for anything but a complete
+// success envelope with HTTP 200.
+func decodeUpload(resp *http.Response, body []byte, cut bool, readErr error, attempts int) (UploadResult, *APIError) {
 	apiErr := &APIError{StatusCode: resp.StatusCode, Attempts: attempts, RequestID: resp.Header.Get("X-Request-Id")}
+	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		apiErr.RetryAfter = d
+	}
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		apiErr.Location = resp.Header.Get("Location")
 		if apiErr.Location == "" {
@@ -161,13 +204,13 @@ func decodeUploadResponse(resp *http.Response, attempts int) (UploadResult, *API
 		}
 		return UploadResult{}, apiErr
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
-	if len(body) > maxBodyBytes {
-		apiErr.NotEnvelope, apiErr.BodySnippet = true, snippet(body)+"… (cut at 1 MiB)"
+	switch {
+	case cut:
+		apiErr.NotEnvelope, apiErr.BodySnippet, apiErr.BodyNote = true, snippet(body), "cut at 1 MiB"
 		return UploadResult{}, apiErr
-	}
-	if err != nil {
-		apiErr.NotEnvelope, apiErr.BodySnippet = true, snippet(body)+fmt.Sprintf("… (reading the body failed: %v)", err)
+	case readErr != nil:
+		apiErr.NotEnvelope, apiErr.BodySnippet = true, snippet(body)
+		apiErr.BodyNote = fmt.Sprintf("reading the body failed after %d bytes: %v", len(body), readErr)
 		return UploadResult{}, apiErr
 	}
 	result, env, ok := decodeEnvelope(body)
@@ -205,9 +248,45 @@ func decodeEnvelope(body []byte) (UploadResult, *envelope, bool) {
 	}, &env, true
 }
 
+// snippet quotes at most maxSnippetBytes of body, cut at a character boundary.
 func snippet(body []byte) string {
 	if len(body) <= maxSnippetBytes {
 		return string(body)
 	}
-	return string(body[:maxSnippetBytes])
+	n := maxSnippetBytes
+	for n > maxSnippetBytes-utf8.UTFMax && !utf8.RuneStart(body[n]) {
+		n--
+	}
+	return string(body[:n])
+}
+
+// scrubAPIError removes s from every text an *APIError carries, so that the key stays out of
+// its message even when read through errors.As rather than the wrapped error's Error().
+func scrubAPIError(e *APIError, scrub func(string) string) {
+	e.Code, e.Message, e.RequestID = scrub(e.Code), scrub(e.Message), scrub(e.RequestID)
+	e.Location, e.BodySnippet, e.BodyNote = scrub(e.Location), scrub(e.BodySnippet), scrub(e.BodyNote)
+	if e.Details != nil {
+		e.Details = scrubValue(e.Details, scrub).(map[string]any)
+	}
+}
+
+// scrubValue scrubs the strings inside a decoded JSON value.
+func scrubValue(v any, scrub func(string) string) any {
+	switch v := v.(type) {
+	case string:
+		return scrub(v)
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = scrubValue(x, scrub)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[scrub(k)] = scrubValue(x, scrub)
+		}
+		return out
+	}
+	return v
 }

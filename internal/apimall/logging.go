@@ -37,15 +37,19 @@ func (c *Client) scrubString(s string) string {
 	return strings.ReplaceAll(s, c.apiKey, redacted)
 }
 
-// scrubHeader copies h for logging, with Authorization hidden and the key removed from the rest.
-func (c *Client) scrubHeader(h http.Header) map[string]string {
-	out := make(map[string]string, len(h))
+// scrubHeader copies h for logging, as lists (tflog's own masks only reach string values, so
+// the key is removed here), with Authorization hidden and the key removed from the rest.
+func (c *Client) scrubHeader(h http.Header) map[string][]string {
+	out := make(map[string][]string, len(h))
 	for name, values := range h {
-		if strings.EqualFold(name, "Authorization") {
-			out[name] = redacted
-			continue
+		scrubbed := make([]string, len(values))
+		for i, v := range values {
+			if strings.EqualFold(name, "Authorization") || strings.EqualFold(name, "Proxy-Authorization") {
+				v = redacted
+			}
+			scrubbed[i] = c.scrubString(v)
 		}
-		out[name] = c.scrubString(strings.Join(values, ", "))
+		out[name] = scrubbed
 	}
 	return out
 }
@@ -76,9 +80,21 @@ type tflogLogger struct {
 func (l tflogLogger) fields(keysAndValues []any) map[string]any {
 	fields := make(map[string]any, len(keysAndValues)/2)
 	for i := 0; i+1 < len(keysAndValues); i += 2 {
-		fields[fmt.Sprint(keysAndValues[i])] = l.scrub(fmt.Sprint(keysAndValues[i+1]))
+		fields[fmt.Sprint(keysAndValues[i])] = l.value(keysAndValues[i+1])
 	}
 	return fields
+}
+
+// value keeps numbers and booleans as they are and turns everything else (errors, URLs,
+// durations, lists) into a scrubbed string: tflog's masks only see string values.
+func (l tflogLogger) value(v any) any {
+	switch v := v.(type) {
+	case bool, int, int64, float64:
+		return v
+	case string:
+		return l.scrub(v)
+	}
+	return l.scrub(fmt.Sprint(v))
 }
 
 func (l tflogLogger) Error(msg string, kv ...any) {

@@ -1,10 +1,13 @@
 package apimall
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -17,7 +20,7 @@ import (
 
 // run is the state of one logical request across its attempts. go-retryablehttp drives the
 // loop; run supplies the policy it lacks: a capped Retry-After, failing at once when a wait
-// would pass the deadline, keeping the last response, and logging to tflog with the context.
+// would pass the deadline, keeping the last answer, and logging to tflog with the context.
 type run struct {
 	ctx          context.Context
 	client       *retryablehttp.Client
@@ -25,9 +28,16 @@ type run struct {
 	attempts     int
 	attemptStart time.Time
 	nextWait     time.Duration
-	// ambiguous is set once an attempt may have reached the server without an answer that says
-	// so (5xx, dropped connection) and was retried: the source of duplicate uploads.
-	ambiguous bool
+	// upload is set for API calls: each answer is read and decoded as it arrives, so that the
+	// attempt's log line has the envelope's request_id, and so that the last answer survives a
+	// wait cut short by the caller (go-retryablehttp drains the body before it waits).
+	upload bool
+	result UploadResult
+	last   *APIError // the latest attempt's answer when it was not a success
+	// ambiguous counts attempts that may have reached the server without an answer saying so
+	// (5xx, a connection dropped after it was made) and were retried: each may be a duplicate
+	// upload on a gateway that ignores Idempotency-Key.
+	ambiguous int
 	// slots bounds the attempts in flight across the client (max_concurrent_uploads); nil for
 	// no bound. A slot is held for one attempt, not across backoff waits, so that an upload
 	// sleeping off a 429 does not keep another from going.
@@ -58,7 +68,11 @@ func (r *run) releaseSlot() {
 func (c *Client) newRun(ctx context.Context, httpClient *http.Client) *run {
 	r := &run{ctx: ctx, cfg: c}
 	r.client = &retryablehttp.Client{
-		HTTPClient:     httpClient,
+		// go-retryablehttp closes the client's idle connections whenever a request fails or is
+		// cancelled; on a client shared by every upload that would tear down the pooled
+		// connections of all the others. Each run gets a view of the shared transport that
+		// keeps them.
+		HTTPClient:     &http.Client{Transport: keepIdleConns{httpClient.Transport}, CheckRedirect: httpClient.CheckRedirect},
 		Logger:         tflogLogger{ctx: ctx, scrub: c.scrubString},
 		RetryWaitMin:   c.backoffMin,
 		RetryWaitMax:   c.backoffMax,
@@ -67,7 +81,7 @@ func (c *Client) newRun(ctx context.Context, httpClient *http.Client) *run {
 		CheckRetry:     r.checkRetry,
 		Backoff:        r.backoff,
 		// The default ErrorHandler drains and drops the last response; the caller needs it to
-		// report the API's own error.
+		// report the API's own error. It also wraps errors in "giving up after" with the URL.
 		ErrorHandler: func(resp *http.Response, err error, attempts int) (*http.Response, error) {
 			r.attempts = attempts
 			return resp, err
@@ -75,6 +89,9 @@ func (c *Client) newRun(ctx context.Context, httpClient *http.Client) *run {
 	}
 	return r
 }
+
+// keepIdleConns hides the transport's CloseIdleConnections from http.Client; see newRun.
+type keepIdleConns struct{ http.RoundTripper }
 
 func (r *run) beforeAttempt(_ retryablehttp.Logger, req *http.Request, i int) {
 	r.acquireSlot()
@@ -84,6 +101,26 @@ func (r *run) beforeAttempt(_ retryablehttp.Logger, req *http.Request, i int) {
 		"method": req.Method, "url": r.cfg.scrubString(req.URL.String()), "attempt": r.attempts,
 		"headers": r.cfg.scrubHeader(req.Header),
 	})
+}
+
+// inspect reads the answer of an upload attempt (see run.upload) and returns its request id.
+func (r *run) inspect(resp *http.Response) string {
+	r.result, r.last = UploadResult{}, nil
+	if resp == nil {
+		return ""
+	}
+	if !r.upload {
+		return resp.Header.Get("X-Request-Id")
+	}
+	body, cut, err := readBody(resp.Body)
+	_ = resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	r.result, r.last = decodeUpload(resp, body, cut, err, r.attempts)
+	if r.last != nil {
+		scrubAPIError(r.last, r.cfg.scrubString)
+		return r.last.RequestID
+	}
+	return r.result.RequestID
 }
 
 // retryableStatus lists the answers worth another attempt; 400, 401, 403, 404 and 501 say the
@@ -99,7 +136,7 @@ func retryableStatus(status int) bool {
 
 func (r *run) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	r.releaseSlot() // the server has answered (or failed to): this attempt is no longer in flight
-	r.logAttempt(resp, err)
+	r.logAttempt(resp, err, r.inspect(resp))
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return false, ctxErr
 	}
@@ -116,27 +153,39 @@ func (r *run) checkRetry(ctx context.Context, resp *http.Response, err error) (b
 	if r.attempts > r.cfg.maxRetries {
 		return true, nil // no retry is left; the loop ends without waiting
 	}
-	r.ambiguous = r.ambiguous || err != nil || resp.StatusCode >= 500
-
 	wait, asked := r.cfg.waitBefore(r.attempts, resp)
 	r.nextWait = wait
 	if deadline, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(deadline) {
 		return false, &waitPastDeadlineError{wait: wait, asked: asked, left: time.Until(deadline).Round(time.Millisecond)}
 	}
+	if mayHaveReachedServer(resp, err) {
+		r.ambiguous++
+	}
 	return true, nil
+}
+
+// mayHaveReachedServer reports an attempt that the server may have acted on although it did not
+// say so: a 5xx (the gateway may fail after storing), or a connection lost after it was made. A
+// failed dial never sent anything; a 429 says the request was refused.
+func mayHaveReachedServer(resp *http.Response, err error) bool {
+	if err != nil {
+		var opErr *net.OpError
+		return !(errors.As(err, &opErr) && opErr.Op == "dial")
+	}
+	return resp.StatusCode >= 500
 }
 
 func (r *run) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration {
 	return r.nextWait
 }
 
-func (r *run) logAttempt(resp *http.Response, err error) {
+func (r *run) logAttempt(resp *http.Response, err error, requestID string) {
 	fields := map[string]any{"attempt": r.attempts, "duration_ms": time.Since(r.attemptStart).Milliseconds()}
 	if resp != nil {
 		fields["method"] = resp.Request.Method
 		fields["url"] = r.cfg.scrubString(resp.Request.URL.String())
 		fields["status"] = resp.StatusCode
-		fields["request_id"] = resp.Header.Get("X-Request-Id")
+		fields["request_id"] = requestID
 		tflog.SubsystemDebug(r.ctx, subsystem, "received response", fields)
 		return
 	}
@@ -146,13 +195,20 @@ func (r *run) logAttempt(resp *http.Response, err error) {
 	tflog.SubsystemWarn(r.ctx, subsystem, "request failed without an answer", fields)
 }
 
-// logDuplicateRisk records an upload that succeeded after an ambiguous failure: a gateway that
-// ignores Idempotency-Key may hold a second copy.
-func (r *run) logDuplicateRisk() {
-	if r.ambiguous {
-		tflog.SubsystemWarn(r.ctx, subsystem, "upload retried after a 5xx or a dropped connection; "+
-			"a gateway that ignores Idempotency-Key may have stored it twice", map[string]any{"attempts": r.attempts})
+// logDuplicateRisk counts, in the logs, the retried attempts that may have stored a copy the
+// user will never see: a gateway that honours Idempotency-Key stores none of them, one that
+// ignores it may hold one copy per retried 5xx or dropped connection.
+func (r *run) logDuplicateRisk(idempotencyKey string) {
+	if r.ambiguous == 0 {
+		return
 	}
+	outcome := "failed"
+	if r.last == nil && r.result.Key != "" {
+		outcome = "succeeded"
+	}
+	tflog.SubsystemWarn(r.ctx, subsystem, fmt.Sprintf("upload %s after retrying %s that may have reached API Mall (5xx or a dropped "+
+		"connection); a gateway that ignores Idempotency-Key may hold that many extra copies", outcome, plural(r.ambiguous, "attempt")),
+		map[string]any{"possible_duplicates": r.ambiguous, "attempts": r.attempts, "idempotency_key": idempotencyKey})
 }
 
 // transportError explains a request that got no HTTP answer at all.
