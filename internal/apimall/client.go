@@ -4,6 +4,7 @@ package apimall
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -27,6 +28,8 @@ const MaxMaxRetries = 10
 
 const uploadPath = "/api/v1/files/from-url"
 
+const defaultUserAgent = "terraform-provider-apimall"
+
 // Retry defaults, overridable in Config for tests.
 const (
 	defaultBackoffMin    = 1 * time.Second
@@ -44,7 +47,8 @@ type Config struct {
 	MaxRetries int
 	// MaxConcurrentUploads bounds the uploads in flight across all callers; 0 means no bound.
 	MaxConcurrentUploads int
-	// UserAgent is sent with every request.
+	// UserAgent is sent with every request; "" means "terraform-provider-apimall", since an
+	// empty header would make Go send none at all.
 	UserAgent string
 
 	// BackoffMin and BackoffMax bound the exponential backoff between attempts.
@@ -87,7 +91,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		endpoint:      strings.TrimSuffix(base, "/") + uploadPath,
 		apiKey:        strings.TrimSpace(cfg.APIKey),
-		userAgent:     cfg.UserAgent,
+		userAgent:     cmp.Or(cfg.UserAgent, defaultUserAgent),
 		maxRetries:    cfg.MaxRetries,
 		backoffMin:    orDefault(cfg.BackoffMin, defaultBackoffMin),
 		backoffMax:    orDefault(cfg.BackoffMax, defaultBackoffMax),

@@ -3,7 +3,7 @@ package apimall
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -690,13 +690,24 @@ func TestBackoffHasJitterAndBounds(t *testing.T) {
 	}
 }
 
+// FuzzDecodeUploadResponse feeds arbitrary answers to the decoder: it must never panic, never
+// accept anything but a complete success envelope with HTTP 200, and never quote more than 512
+// bytes. Seeds are the reference's own examples and their near misses.
 func FuzzDecodeUploadResponse(f *testing.F) {
-	for _, seed := range []string{referenceOK, referenceFail, "", "<html>", `{"success":true,"data":null}`, `{"success":true,"data":{"file_size":1e400}}`} {
-		f.Add(200, seed)
-		f.Add(400, seed)
+	seeds := []string{
+		referenceOK, referenceFail, "", "<html>", `{"success":true,"data":null}`, `{"success":true,"data":{"file_size":1e400}}`,
+		`{"success":false,"error":{"code":"unauthorized","message":"API key required"},"request_id":"req_x"}`,
+		`{"success":true,"data":{"url":"u","key":"k","content_type":"image/png","file_size":-1}}`,
+		`{"success":false,"error":{"code":"x","message":"y","details":{"a":{"b":[1,"c",null]}}}}`,
+		`{"success":"yes"}`, `null`, referenceOK[:len(referenceOK)/2],
 	}
-	f.Fuzz(func(t *testing.T, status int, body string) {
-		resp := &http.Response{StatusCode: status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body))}
+	for _, seed := range seeds {
+		f.Add(200, "", seed)
+		f.Add(400, "1", seed)
+		f.Add(429, "Wed, 21 Oct 2015 07:28:00 GMT", seed)
+	}
+	f.Fuzz(func(t *testing.T, status int, retryAfter, body string) {
+		resp := &http.Response{StatusCode: status, Header: http.Header{"Retry-After": {retryAfter}}, Body: io.NopCloser(strings.NewReader(body))}
 		result, apiErr := decodeUploadResponse(resp, 1)
 		if apiErr == nil {
 			if status != 200 || result.URL == "" || result.Key == "" {
@@ -704,11 +715,12 @@ func FuzzDecodeUploadResponse(f *testing.F) {
 			}
 			return
 		}
-		if msg := apiErr.Error(); msg == "" || len(apiErr.BodySnippet) > maxSnippetBytes+64 {
+		if msg := apiErr.Error(); msg == "" || len(apiErr.BodySnippet) > maxSnippetBytes || apiErr.RetryAfter < 0 {
 			t.Fatalf("bad error for %q: %q", body, msg)
 		}
-		var js any
-		_ = json.Unmarshal([]byte(body), &js)
+		scrubAPIError(apiErr, func(s string) string { return strings.ReplaceAll(s, "k", "***") })
+		_ = apiErr.Error()
+		_ = apiErr.Advice()
 	})
 }
 
@@ -876,5 +888,83 @@ func TestSnippet_CutsAtACharacterBoundary(t *testing.T) {
 	got := snippet(body)
 	if len(got) > maxSnippetBytes || !utf8.ValidString(got) || got != strings.Repeat("a", maxSnippetBytes-1) {
 		t.Errorf("snippet = %d bytes, valid UTF-8 %v", len(got), utf8.ValidString(got))
+	}
+}
+
+func TestUploadFromURL_WaitingForASlotEndsWithTheContext(t *testing.T) {
+	release := make(chan struct{})
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		<-release
+		_, _ = io.WriteString(w, referenceOK)
+	}))
+	defer srv.Close()
+	defer close(release)
+	c, err := New(Config{BaseURL: srv.URL, APIKey: testKey, MaxConcurrentUploads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, _ = c.UploadFromURL(context.Background(), catRequest) }() // holds the only slot
+	for requests.Load() == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = c.UploadFromURL(ctx, catRequest)
+	if took := time.Since(start); !errors.Is(err, context.DeadlineExceeded) || took > time.Second {
+		t.Errorf("err = %v after %s, want the deadline at about 100ms", err, took)
+	}
+	if n := requests.Load(); n != 1 {
+		t.Errorf("the server saw %d requests; the one without a slot went out", n)
+	}
+}
+
+// TestTransport_ReadsTheProxyOnEachRequest changes the proxy between two requests of one client:
+// http.ProxyFromEnvironment would keep using the first for the life of the process.
+func TestTransport_ReadsTheProxyOnEachRequest(t *testing.T) {
+	var viaA, viaB atomic.Int32
+	proxyA := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { viaA.Add(1) }))
+	defer proxyA.Close()
+	proxyB := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { viaB.Add(1) }))
+	defer proxyB.Close()
+	c := testClient(t, "https://gateway.apimall.ai", 0)
+	for _, proxy := range []string{proxyA.URL, proxyB.URL} {
+		t.Setenv("HTTP_PROXY", proxy)
+		t.Setenv("http_proxy", proxy)
+		if head, err := c.Head(context.Background(), "http://cdn.test/a.png"); err != nil || head.StatusCode != 200 {
+			t.Fatalf("Head through %s = %+v, %v", proxy, head, err)
+		}
+	}
+	if viaA.Load() != 1 || viaB.Load() != 1 {
+		t.Errorf("proxy A saw %d requests and B %d, want one each", viaA.Load(), viaB.Load())
+	}
+}
+
+func TestTransport_Settings(t *testing.T) {
+	tr := newTransport(time.Minute)
+	if tr.TLSClientConfig == nil || tr.TLSClientConfig.MinVersion != tls.VersionTLS12 {
+		t.Error("TLS below 1.2 allowed")
+	}
+	if tr.TLSHandshakeTimeout == 0 || tr.ResponseHeaderTimeout != time.Minute || tr.DialContext == nil || tr.Proxy == nil {
+		t.Errorf("a stage without a timeout, or no proxy function: %+v", tr)
+	}
+	if tr == http.DefaultTransport {
+		t.Error("http.DefaultTransport modified instead of cloned")
+	}
+}
+
+func TestUploadFromURL_DefaultUserAgent(t *testing.T) {
+	srv := newScriptedServer(t, answer{status: 200, body: referenceOK})
+	c, err := New(Config{BaseURL: srv.URL, APIKey: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UploadFromURL(context.Background(), catRequest); err != nil {
+		t.Fatal(err)
+	}
+	if ua := srv.got()[0].header.Get("User-Agent"); ua != "terraform-provider-apimall" {
+		t.Errorf("User-Agent = %q", ua)
 	}
 }

@@ -218,9 +218,9 @@ func (r *run) transportError(err error) error {
 	}
 	var urlErr *url.Error
 	if errors.As(err, &urlErr) && urlErr.Timeout() && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("request timed out after %d attempt(s): %w", r.attempts, err)
+		return fmt.Errorf("request timed out after %s: %w", plural(r.attempts, "attempt"), err)
 	}
-	return fmt.Errorf("no answer after %d attempt(s): %w", r.attempts, err)
+	return fmt.Errorf("no answer after %s: %w", plural(r.attempts, "attempt"), err)
 }
 
 // waitBefore says how long to wait before the retry that follows attempt n: what Retry-After
