@@ -86,20 +86,21 @@ func (e *APIError) Advice() string {
 		return "API access is not approved for this account yet, or base_url does not point at the API Mall gateway host."
 	case e.StatusCode == http.StatusTooManyRequests:
 		return fmt.Sprintf("API Mall's rate or concurrency limit was still hit after %s: lower terraform -parallelism, "+
-			"or set max_concurrent_uploads in the provider block.", plural(e.Attempts, "attempt"))
+			"or set max_concurrent_uploads in the provider block.", attempts(e.Attempts))
 	case e.StatusCode >= 500:
-		return fmt.Sprintf("The service failed after %s; try again later, or raise max_retries.", plural(e.Attempts, "attempt"))
+		return fmt.Sprintf("The service failed after %s; try again later, or raise max_retries.", attempts(e.Attempts))
 	case e.StatusCode >= 300 && e.StatusCode < 400:
 		return "Check base_url: it should be the API Mall gateway itself, not an address that redirects to it."
 	}
 	return ""
 }
 
-func plural(n int, word string) string {
+// attempts says "1 attempt" or "n attempts" for the messages users read.
+func attempts(n int) string {
 	if n == 1 {
-		return "1 " + word
+		return "1 attempt"
 	}
-	return fmt.Sprintf("%d %ss", n, word)
+	return fmt.Sprintf("%d attempts", n)
 }
 
 func formatDetails(details map[string]any) string {
@@ -138,9 +139,9 @@ func (e *stoppedError) Error() string {
 	case errors.As(e.cause, new(*waitPastDeadlineError)):
 		why = upperFirst(e.cause.Error())
 	case errors.Is(e.cause, context.Canceled):
-		why = fmt.Sprintf("Cancelled while waiting to retry after %s", plural(e.last.Attempts, "attempt"))
+		why = fmt.Sprintf("Cancelled while waiting to retry after %s", attempts(e.last.Attempts))
 	case errors.Is(e.cause, context.DeadlineExceeded):
-		why = fmt.Sprintf("The operation's deadline passed while waiting to retry after %s", plural(e.last.Attempts, "attempt"))
+		why = fmt.Sprintf("The operation's deadline passed while waiting to retry after %s", attempts(e.last.Attempts))
 	default:
 		why = upperFirst(e.cause.Error())
 	}

@@ -82,6 +82,6 @@ func (c *Client) CheckHosted(ctx context.Context, hostedURL string) HostedCheck 
 		return HostedCheck{State: HostedGone, ContentLength: -1, Reason: fmt.Sprintf("HTTP %d", head.StatusCode)}
 	default:
 		return HostedCheck{State: HostedUnknown, ContentLength: -1,
-			Reason: fmt.Sprintf("the hosted file answered HTTP %d after %s", head.StatusCode, plural(head.Attempts, "attempt"))}
+			Reason: fmt.Sprintf("the hosted file answered HTTP %d after %s", head.StatusCode, attempts(head.Attempts))}
 	}
 }

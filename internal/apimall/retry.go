@@ -170,7 +170,7 @@ func (r *run) checkRetry(ctx context.Context, resp *http.Response, err error) (b
 func mayHaveReachedServer(resp *http.Response, err error) bool {
 	if err != nil {
 		var opErr *net.OpError
-		return !(errors.As(err, &opErr) && opErr.Op == "dial")
+		return !errors.As(err, &opErr) || opErr.Op != "dial"
 	}
 	return resp.StatusCode >= 500
 }
@@ -207,7 +207,7 @@ func (r *run) logDuplicateRisk(idempotencyKey string) {
 		outcome = "succeeded"
 	}
 	tflog.SubsystemWarn(r.ctx, subsystem, fmt.Sprintf("upload %s after retrying %s that may have reached API Mall (5xx or a dropped "+
-		"connection); a gateway that ignores Idempotency-Key may hold that many extra copies", outcome, plural(r.ambiguous, "attempt")),
+		"connection); a gateway that ignores Idempotency-Key may hold that many extra copies", outcome, attempts(r.ambiguous)),
 		map[string]any{"possible_duplicates": r.ambiguous, "attempts": r.attempts, "idempotency_key": idempotencyKey})
 }
 
@@ -218,9 +218,9 @@ func (r *run) transportError(err error) error {
 	}
 	var urlErr *url.Error
 	if errors.As(err, &urlErr) && urlErr.Timeout() && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("request timed out after %s: %w", plural(r.attempts, "attempt"), err)
+		return fmt.Errorf("request timed out after %s: %w", attempts(r.attempts), err)
 	}
-	return fmt.Errorf("no answer after %s: %w", plural(r.attempts, "attempt"), err)
+	return fmt.Errorf("no answer after %s: %w", attempts(r.attempts), err)
 }
 
 // waitBefore says how long to wait before the retry that follows attempt n: what Retry-After
