@@ -2,12 +2,11 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"log"
 	"os"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 
 	"github.com/apimall/terraform-provider-apimall/internal/provider"
 )
@@ -24,11 +23,11 @@ func main() {
 	flag.Parse()
 
 	quietUnlessLogging()
-	err := providerserver.Serve(context.Background(), provider.New(version, commit), providerserver.ServeOpts{
-		Address: provider.Address,
-		Debug:   debug,
-	})
-	if err != nil {
+	var opts []tf6server.ServeOpt
+	if debug {
+		opts = append(opts, tf6server.WithManagedDebug())
+	}
+	if err := tf6server.Serve(provider.Address, provider.NewServer(version, commit), opts...); err != nil {
 		log.Fatal(err)
 	}
 }

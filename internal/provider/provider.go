@@ -37,7 +37,7 @@ const (
 
 var _ provider.Provider = (*apimallProvider)(nil)
 
-// New returns a constructor of the provider, as providerserver.Serve and the acceptance tests expect.
+// New returns a constructor of the provider, which NewServer serves.
 func New(version, commit string) func() provider.Provider {
 	return func() provider.Provider {
 		return &apimallProvider{version: version, commit: commit}

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
 	"github.com/apimall/terraform-provider-apimall/internal/fakeapimall"
@@ -15,7 +14,7 @@ import (
 // testAccProtoV6ProviderFactories runs the provider in the test process, so the acceptance
 // tests exercise the code under test with whichever CLI TF_ACC_TERRAFORM_PATH names.
 var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
-	"apimall": providerserver.NewProtocol6WithError(New("test", "none")()),
+	"apimall": func() (tfprotov6.ProviderServer, error) { return NewServer("test", "none")(), nil },
 }
 
 // testAccGateway starts a fake API Mall gateway for one test, with the demo fixtures plus extra.
