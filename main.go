@@ -5,6 +5,7 @@ import (
 	"flag"
 	"log"
 	"os"
+	"runtime/debug"
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 
@@ -23,6 +24,7 @@ func main() {
 	flag.Parse()
 
 	quietUnlessLogging()
+	collectGarbageLessOften()
 	var opts []tf6server.ServeOpt
 	if debug {
 		opts = append(opts, tf6server.WithManagedDebug())
@@ -50,5 +52,16 @@ func quietUnlessLogging() {
 	}
 	for _, name := range []string{"TF_LOG_SDK", "TF_LOG_SDK_PROTO", "TF_LOG_SDK_FRAMEWORK"} {
 		_ = os.Setenv(name, "OFF")
+	}
+}
+
+// collectGarbageLessOften raises the garbage collector's target from 100% to 400% heap growth,
+// unless the user set GOGC. A provider process lives for one CLI command and keeps only a few
+// MiB between calls, so at 100% it collected every few MiB of request garbage: a quarter of
+// its CPU time over an apply of 1000 resources, which 400% saves while the peak RSS stays near
+// 40 MiB (figures in BENCHMARKS.md).
+func collectGarbageLessOften() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
 	}
 }
