@@ -112,20 +112,26 @@ func (h *harness) checkConverged(ctx context.Context, dir string, n int, srv *fa
 	return nil
 }
 
-// pair applies the floor and the provider configurations of n resources with the same flags.
-func (h *harness) pair(ctx context.Context, name string, n int, srv *fakeapimall.Server, args ...string) (floor, provider time.Duration, floorDir, providerDir string, err error) {
-	if floorDir, err = h.writeConfig(name+"-floor", n, nil, ""); err != nil {
-		return
-	}
-	if providerDir, err = h.writeConfig(name+"-apimall", n, srv, ""); err != nil {
-		return
-	}
-	apply := append([]string{"apply", "-auto-approve", "-input=false", "-no-color"}, args...)
-	if floor, err = h.tf(ctx, floorDir, apply...); err != nil {
-		return
-	}
-	provider, err = h.tf(ctx, providerDir, apply...)
-	return
+// cliRun is one CLI run: its wall time, and where the CPU time went.
+type cliRun struct {
+	wall, cli, provider, gateway time.Duration
+	providerPeakKiB              int64
+}
+
+// measure runs the CLI in dir and splits its CPU time between the CLI itself, the provider
+// processes it started, and the in-process gateway.
+func (h *harness) measure(ctx context.Context, dir string, args ...string) (cliRun, error) {
+	rss := watchRSS(h.providerBin)
+	childrenBefore, gatewayBefore := childrenCPU(), selfCPU()
+	wall, err := h.tf(ctx, dir, args...)
+	peak, provider := rss.stop()
+	return cliRun{
+		wall:            wall,
+		cli:             max(childrenCPU()-childrenBefore-provider, 0),
+		provider:        provider,
+		gateway:         selfCPU() - gatewayBefore,
+		providerPeakKiB: peak,
+	}, err
 }
 
 func (h *harness) overhead(ctx context.Context, w io.Writer, p plan) error {
@@ -134,33 +140,58 @@ func (h *harness) overhead(ctx context.Context, w io.Writer, p plan) error {
 		return err
 	}
 	defer srv.Close()
-	fmt.Fprintf(w, "## 1. Provider overhead against the terraform_data floor\n\n")
-	fmt.Fprintf(w, "Zero-latency gateway, default -parallelism (10). Wall time of the whole CLI run.\n\n")
-	fmt.Fprintf(w, "| N | apply floor | apply apimall | ratio | refresh-only plan floor | refresh-only plan apimall | ratio | provider peak RSS | provider CPU | gateway CPU |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	apply := []string{"apply", "-auto-approve", "-input=false", "-no-color"}
+	refresh := []string{"plan", "-refresh-only", "-input=false", "-no-color"}
+	type row struct {
+		n                                                int
+		floorApply, apimallApply, floorPlan, apimallPlan cliRun
+	}
+	var rows []row
 	for _, n := range p.overheadN {
-		rss := watchRSS(h.providerBin)
-		gatewayBefore := selfCPU()
-		floor, prov, floorDir, provDir, err := h.pair(ctx, fmt.Sprintf("overhead-%d", n), n, srv)
-		if err != nil {
-			rss.stop()
-			return err
-		}
-		refresh := []string{"plan", "-refresh-only", "-input=false", "-no-color"}
-		floorPlan, err := h.tf(ctx, floorDir, refresh...)
-		if err != nil {
-			rss.stop()
-			return err
-		}
-		provPlan, err := h.tf(ctx, provDir, refresh...)
-		peak, providerCPU := rss.stop()
+		r := row{n: n}
+		floorDir, err := h.writeConfig(fmt.Sprintf("overhead-%d-floor", n), n, nil, "")
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "| %d | %s | %s | %.2fx | %s | %s | %.2fx | %.1f MiB | %s | %s |\n", n, secs(floor), secs(prov), ratio(prov, floor),
-			secs(floorPlan), secs(provPlan), ratio(provPlan, floorPlan), float64(peak)/1024, secs(providerCPU), secs(selfCPU()-gatewayBefore))
-		if err := h.checkConverged(ctx, provDir, n, srv); err != nil {
+		apimallDir, err := h.writeConfig(fmt.Sprintf("overhead-%d-apimall", n), n, srv, "")
+		if err != nil {
+			return err
+		}
+		for _, step := range []struct {
+			dir  string
+			args []string
+			into *cliRun
+		}{
+			{floorDir, apply, &r.floorApply},
+			{apimallDir, apply, &r.apimallApply},
+			{floorDir, refresh, &r.floorPlan},
+			{apimallDir, refresh, &r.apimallPlan},
+		} {
+			if *step.into, err = h.measure(ctx, step.dir, step.args...); err != nil {
+				return err
+			}
+		}
+		if err := h.checkConverged(ctx, apimallDir, n, srv); err != nil {
 			return fmt.Errorf("overhead N=%d: %w", n, err)
 		}
+		rows = append(rows, r)
+	}
+
+	fmt.Fprintf(w, "## 1. Provider overhead against the terraform_data floor\n\n")
+	fmt.Fprintf(w, "Zero-latency gateway, default -parallelism (10). Wall time of the whole CLI run.\n\n")
+	fmt.Fprintf(w, "| N | apply floor | apply apimall | ratio | refresh-only plan floor | refresh-only plan apimall | ratio | provider peak RSS |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range rows {
+		fmt.Fprintf(w, "| %d | %s | %s | %.2fx | %s | %s | %.2fx | %.1f MiB |\n", r.n,
+			secs(r.floorApply.wall), secs(r.apimallApply.wall), ratio(r.apimallApply.wall, r.floorApply.wall),
+			secs(r.floorPlan.wall), secs(r.apimallPlan.wall), ratio(r.apimallPlan.wall, r.floorPlan.wall),
+			float64(max(r.apimallApply.providerPeakKiB, r.apimallPlan.providerPeakKiB))/1024)
+	}
+	fmt.Fprintf(w, "\nWhere the CPU time went (CPU seconds; the machine has 2 cores): the CLI process itself, the provider processes it started, the in-process gateway.\n\n")
+	fmt.Fprintf(w, "| N | apply: CLI, floor | apply: CLI, apimall | apply: provider | apply: gateway | refresh: CLI, floor | refresh: CLI, apimall | refresh: provider | refresh: gateway |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range rows {
+		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.n,
+			secs(r.floorApply.cli), secs(r.apimallApply.cli), secs(r.apimallApply.provider), secs(r.apimallApply.gateway),
+			secs(r.floorPlan.cli), secs(r.apimallPlan.cli), secs(r.apimallPlan.provider), secs(r.apimallPlan.gateway))
 	}
 	fmt.Fprintln(w)
 	return nil
@@ -457,6 +488,16 @@ func (r *rssWatcher) stop() (int64, time.Duration) {
 		ticks += t
 	}
 	return r.peak, time.Duration(ticks) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+}
+
+// childrenCPU is the CPU time of every child process this process has waited for: each CLI
+// run, with the provider processes the CLI waited for.
+func childrenCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // selfCPU is the CPU time of this process so far: the in-process fake gateway's share.
