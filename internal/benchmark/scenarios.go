@@ -85,13 +85,8 @@ func stateKeys(dir string) ([]string, error) {
 	return keys, nil
 }
 
-// checkConverged is the soak's invariant: n resources in state, each once, each a key the
-// gateway really stored, and a plan with nothing to do.
-func (h *harness) checkConverged(ctx context.Context, dir string, n int, srv *fakeapimall.Server) error {
-	keys, err := stateKeys(dir)
-	if err != nil {
-		return err
-	}
+// checkKeys is the state half of the soak's invariant: n keys, none twice, each one stored.
+func checkKeys(keys []string, n int, stored func(key string) bool) error {
 	if len(keys) != n {
 		return fmt.Errorf("%d resources in state, want %d", len(keys), n)
 	}
@@ -101,9 +96,22 @@ func (h *harness) checkConverged(ctx context.Context, dir string, n int, srv *fa
 			return fmt.Errorf("key %s is in state twice", k)
 		}
 		seen[k] = true
-		if _, ok := srv.Object(k); !ok {
+		if !stored(k) {
 			return fmt.Errorf("key %s is in state but the gateway never stored it", k)
 		}
+	}
+	return nil
+}
+
+// checkConverged is the soak's invariant: n resources in state, each once, each a key the
+// gateway really stored, and a plan with nothing to do.
+func (h *harness) checkConverged(ctx context.Context, dir string, n int, srv *fakeapimall.Server) error {
+	keys, err := stateKeys(dir)
+	if err != nil {
+		return err
+	}
+	if err := checkKeys(keys, n, func(key string) bool { _, ok := srv.Object(key); return ok }); err != nil {
+		return err
 	}
 	cmd := h.command(ctx, dir, "plan", "-detailed-exitcode", "-input=false", "-no-color")
 	if out, err := cmd.CombinedOutput(); err != nil {
