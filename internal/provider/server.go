@@ -17,8 +17,8 @@ import (
 // in it, stays reachable for the life of the plugin: tens of MiB over an apply of 1000
 // resources. No option turns that off, so the per-resource calls are given a context that lets
 // go of the request's context when the call returns; what the framework keeps is then a few
-// words per call. Streaming calls are not wrapped, because their responses use the context
-// after the call has returned.
+// words per call. Calls made once per process are left as they are, and so are streaming
+// calls, whose responses use the context after the call has returned.
 func NewServer(version, commit string) func() tfprotov6.ProviderServer {
 	return func() tfprotov6.ProviderServer {
 		return releasingServer{providerserver.NewProtocol6(New(version, commit)())()}
@@ -36,32 +36,12 @@ func withReleasedContext[Req, Resp any](ctx context.Context, req Req, handle fun
 	return handle(rc, req)
 }
 
-func (s releasingServer) GetMetadata(ctx context.Context, req *tfprotov6.GetMetadataRequest) (*tfprotov6.GetMetadataResponse, error) {
-	return withReleasedContext(ctx, req, s.ProviderServer.GetMetadata)
-}
-
-func (s releasingServer) GetProviderSchema(ctx context.Context, req *tfprotov6.GetProviderSchemaRequest) (*tfprotov6.GetProviderSchemaResponse, error) {
-	return withReleasedContext(ctx, req, s.ProviderServer.GetProviderSchema)
-}
-
-func (s releasingServer) GetResourceIdentitySchemas(ctx context.Context, req *tfprotov6.GetResourceIdentitySchemasRequest) (*tfprotov6.GetResourceIdentitySchemasResponse, error) {
-	return withReleasedContext(ctx, req, s.ProviderServer.GetResourceIdentitySchemas)
-}
-
-func (s releasingServer) ValidateProviderConfig(ctx context.Context, req *tfprotov6.ValidateProviderConfigRequest) (*tfprotov6.ValidateProviderConfigResponse, error) {
-	return withReleasedContext(ctx, req, s.ProviderServer.ValidateProviderConfig)
-}
-
 func (s releasingServer) ValidateResourceConfig(ctx context.Context, req *tfprotov6.ValidateResourceConfigRequest) (*tfprotov6.ValidateResourceConfigResponse, error) {
 	return withReleasedContext(ctx, req, s.ProviderServer.ValidateResourceConfig)
 }
 
 func (s releasingServer) UpgradeResourceState(ctx context.Context, req *tfprotov6.UpgradeResourceStateRequest) (*tfprotov6.UpgradeResourceStateResponse, error) {
 	return withReleasedContext(ctx, req, s.ProviderServer.UpgradeResourceState)
-}
-
-func (s releasingServer) UpgradeResourceIdentity(ctx context.Context, req *tfprotov6.UpgradeResourceIdentityRequest) (*tfprotov6.UpgradeResourceIdentityResponse, error) {
-	return withReleasedContext(ctx, req, s.ProviderServer.UpgradeResourceIdentity)
 }
 
 func (s releasingServer) ReadResource(ctx context.Context, req *tfprotov6.ReadResourceRequest) (*tfprotov6.ReadResourceResponse, error) {

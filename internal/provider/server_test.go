@@ -29,8 +29,8 @@ func trackedContext() (context.Context, context.CancelFunc, weak.Pointer[request
 func contextKeptAfterCall(t *testing.T, server tfprotov6.ProviderServer) bool {
 	t.Helper()
 	ctx, cancel, kept := trackedContext()
-	if _, err := server.GetMetadata(ctx, &tfprotov6.GetMetadataRequest{}); err != nil {
-		t.Fatalf("GetMetadata: %v", err)
+	if _, err := server.ValidateResourceConfig(ctx, &tfprotov6.ValidateResourceConfigRequest{TypeName: "apimall_remote_file"}); err != nil {
+		t.Fatalf("ValidateResourceConfig: %v", err)
 	}
 	cancel() // as gRPC does when a call ends
 	for range 3 {
