@@ -31,7 +31,6 @@ const (
 	envBaseURL                  = "APIMALL_BASE_URL"
 	envMaxRetries               = "APIMALL_MAX_RETRIES"
 	defaultMaxRetries           = 4
-	maxMaxRetries               = 10
 	defaultMaxConcurrentUploads = 0
 )
 
@@ -75,9 +74,9 @@ func (p *apimallProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 			"max_retries": schema.Int64Attribute{
 				MarkdownDescription: fmt.Sprintf("How many times a failed request is retried (rate limits, 5xx answers, network errors), "+
 					"with exponential backoff and jitter, honouring `Retry-After`. Falls back to `%s`, then %d. Between 0 and %d.",
-					envMaxRetries, defaultMaxRetries, maxMaxRetries),
+					envMaxRetries, defaultMaxRetries, apimall.MaxMaxRetries),
 				Optional:   true,
-				Validators: []validator.Int64{int64validator.Between(0, maxMaxRetries)},
+				Validators: []validator.Int64{int64validator.Between(0, apimall.MaxMaxRetries)},
 			},
 			"max_concurrent_uploads": schema.Int64Attribute{
 				MarkdownDescription: "The most uploads this provider instance runs at once, shared by all its resources. " +
@@ -157,9 +156,9 @@ func (p *apimallProvider) Configure(ctx context.Context, req provider.ConfigureR
 	case os.Getenv(envMaxRetries) != "":
 		raw := os.Getenv(envMaxRetries)
 		n, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
-		if err != nil || n < 0 || n > maxMaxRetries {
+		if err != nil || n < 0 || n > apimall.MaxMaxRetries {
 			resp.Diagnostics.AddAttributeError(path.Root("max_retries"), "Invalid "+envMaxRetries,
-				fmt.Sprintf("The %s environment variable is %q; expected a whole number between 0 and %d.", envMaxRetries, raw, maxMaxRetries))
+				fmt.Sprintf("The %s environment variable is %q; expected a whole number between 0 and %d.", envMaxRetries, raw, apimall.MaxMaxRetries))
 			return
 		}
 		maxRetries = n
