@@ -352,7 +352,9 @@ type recorder struct {
 	status    int
 	requestID string
 	body      []byte
-	hijacked  bool
+	// dropped is the hijacked connection of a dropped request, closed only once the request is
+	// recorded, so that a client that sees the drop also finds it in Requests.
+	dropped net.Conn
 }
 
 // WriteHeader remembers the first status, the one the client saw.
@@ -374,15 +376,15 @@ func (w *recorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach Hijack and Flush of the real writer.
 func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// drop closes the connection without an answer, as a crashed load balancer would.
+// drop ends the request without an answer, as a crashed load balancer would; record closes the
+// connection once the request is recorded.
 func (w *recorder) drop() {
 	conn, _, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err != nil {
 		// Not hijackable (HTTP/2 or a test recorder): abort the handler, which resets the stream.
 		panic(http.ErrAbortHandler)
 	}
-	w.hijacked = true
-	_ = conn.Close()
+	w.dropped = conn
 }
 
 func (s *Server) record(w http.ResponseWriter, r *http.Request, h func(*recorder, *http.Request)) {
@@ -392,7 +394,7 @@ func (s *Server) record(w http.ResponseWriter, r *http.Request, h func(*recorder
 		header := r.Header.Clone()
 		header.Del("Authorization")
 		status := rec.status
-		if rec.hijacked {
+		if rec.dropped != nil {
 			status = 0
 		}
 		s.mu.Lock()
@@ -401,6 +403,9 @@ func (s *Server) record(w http.ResponseWriter, r *http.Request, h func(*recorder
 			Status: status, RequestID: rec.requestID, Body: rec.body,
 		})
 		s.mu.Unlock()
+		if rec.dropped != nil {
+			_ = rec.dropped.Close()
+		}
 	}()
 	h(rec, r)
 }
