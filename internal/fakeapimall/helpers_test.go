@@ -36,12 +36,7 @@ func newDemoServer(t *testing.T) *Server {
 // upload posts body with the server's key and the JSON content type; extra headers override.
 func upload(t *testing.T, s *Server, body string, extra ...string) (*http.Response, []byte, envelope) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, s.URL()+UploadPath, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+s.APIKey())
-	req.Header.Set("Content-Type", "application/json")
+	req := newUploadRequest(t, s, body, "")
 	for i := 0; i+1 < len(extra); i += 2 {
 		if extra[i+1] == "" {
 			req.Header.Del(extra[i])

@@ -126,25 +126,25 @@ func (s *Server) FixtureURLs() []string {
 // SourceRequests counts requests for sourceURL that reached the forward proxy (HEAD or GET), so
 // a test can prove that no request went to the source.
 func (s *Server) SourceRequests(sourceURL string) int {
-	norm, _, err := normalizeURL(sourceURL)
-	if err != nil {
-		return 0
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sourceRequests[norm]
+	return s.countFor(&s.sourceRequests, sourceURL)
 }
 
 // SourceFetches counts fetches of sourceURL the gateway itself served from the fixture table
 // while uploading (redirect hops included).
 func (s *Server) SourceFetches(sourceURL string) int {
+	return s.countFor(&s.sourceFetches, sourceURL)
+}
+
+// countFor reads sourceURL's entry in one of the per-source counters. It takes the field's
+// address because Reset replaces the maps: the field itself is read under the lock.
+func (s *Server) countFor(counts *map[string]int, sourceURL string) int {
 	norm, _, err := normalizeURL(sourceURL)
 	if err != nil {
 		return 0
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.sourceFetches[norm]
+	return (*counts)[norm]
 }
 
 // ETagOf is the strong ETag the fake computes for a fixture body without one.
