@@ -500,18 +500,15 @@ func (r *rssWatcher) stop() (int64, time.Duration) {
 
 // childrenCPU is the CPU time of every child process this process has waited for: each CLI
 // run, with the provider processes the CLI waited for.
-func childrenCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+func childrenCPU() time.Duration { return cpuTime(syscall.RUSAGE_CHILDREN) }
 
 // selfCPU is the CPU time of this process so far: the in-process fake gateway's share.
-func selfCPU() time.Duration {
+func selfCPU() time.Duration { return cpuTime(syscall.RUSAGE_SELF) }
+
+// cpuTime is the user plus system time getrusage reports for who.
+func cpuTime(who int) time.Duration {
 	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+	if err := syscall.Getrusage(who, &ru); err != nil {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
