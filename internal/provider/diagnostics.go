@@ -68,11 +68,66 @@ func attributeOf(apiErr *apimall.APIError) string {
 
 // sourceCheckWarning reports a source that could not be checked for changes: never a reason to
 // replace, and never a reason to stop the plan.
-func sourceCheckWarning(sourceURL string, err error, timeout time.Duration) diag.Diagnostic {
+func sourceCheckWarning(sourceURL string, err error, readTimeout time.Duration) diag.Diagnostic {
 	reason := err.Error()
 	if errors.Is(err, context.DeadlineExceeded) {
-		reason = fmt.Sprintf("no answer within the read timeout of %s", timeout)
+		reason = fmt.Sprintf("no answer within the read timeout of %s", readTimeout)
 	}
 	return diag.NewAttributeWarningDiagnostic(path.Root("source_url"), "Could not check the source for changes",
 		fmt.Sprintf("Checking %s for changes failed: %s. Nothing is replaced because of it; the next plan checks again.", sourceURL, reason))
+}
+
+// sourceChangedWarning says why a resource whose configuration did not change is replaced: the
+// plan itself only shows the fingerprint as known after apply.
+func sourceChangedWarning(sourceURL, recorded, current string) diag.Diagnostic {
+	return diag.NewAttributeWarningDiagnostic(path.Root("source_url"), "Source changed; planning a new upload",
+		fmt.Sprintf("%s answered %s when it was uploaded and now answers %s, so the file behind it changed. "+
+			"It is uploaded again and the hosted url and key change.",
+			sourceURL, describeFingerprint(recorded), describeFingerprint(current)))
+}
+
+func sourceIncomparableWarning(sourceURL, recorded, current string) diag.Diagnostic {
+	next := "Its changes cannot be detected until it answers one again."
+	if current != "" {
+		next = "The new validator is recorded in place and compared from the next plan on."
+	}
+	return diag.NewAttributeWarningDiagnostic(path.Root("source_url"), "Could not compare the source with the recorded one",
+		fmt.Sprintf("%s now answers %s, but %s was recorded, so whether its content changed cannot be told. "+
+			"Nothing is replaced because of it; set triggers_replace to upload it again by hand. %s",
+			sourceURL, describeFingerprint(current), describeFingerprint(recorded), next))
+}
+
+func noValidatorsWarning(sourceURL string) diag.Diagnostic {
+	return diag.NewAttributeWarningDiagnostic(path.Root("detect_source_changes"), "Source changes cannot be detected",
+		fmt.Sprintf("%s answered without an ETag, Last-Modified or Content-Length header, so a change of its content "+
+			"cannot be noticed. Use triggers_replace to upload it again by hand.", sourceURL))
+}
+
+func hostedCheckWarning(hostedURL, reason, key string) diag.Diagnostic {
+	return diag.NewWarningDiagnostic("Could not check the hosted file",
+		fmt.Sprintf("Checking %s failed: %s. The state of %s is kept as it was; the next refresh checks again.", hostedURL, reason, key))
+}
+
+func invalidImportIDDiagnostic(err error) diag.Diagnostic {
+	return diag.NewErrorDiagnostic("Invalid import ID", fmt.Sprintf(
+		"%s. Expected the hosted URL of a stored file, such as "+
+			"https://cdn.apimall.ai/uploads/2026/03/12/reference-image.png (the url attribute of the resource).", err))
+}
+
+func invalidBaseURLEnvDiagnostic(err error) diag.Diagnostic {
+	return diag.NewErrorDiagnostic("Invalid "+envBaseURL, fmt.Sprintf("The %s environment variable is not usable: %s.", envBaseURL, err))
+}
+
+func invalidMaxRetriesEnvDiagnostic(raw string) diag.Diagnostic {
+	return diag.NewAttributeErrorDiagnostic(path.Root("max_retries"), "Invalid "+envMaxRetries,
+		fmt.Sprintf("The %s environment variable is %q; expected a whole number between 0 and %d.", envMaxRetries, raw, apimall.MaxMaxRetries))
+}
+
+func clientConfigDiagnostic(err error) diag.Diagnostic {
+	return diag.NewAttributeErrorDiagnostic(path.Root("base_url"), "Invalid API Mall client configuration", err.Error())
+}
+
+func unexpectedProviderDataDiagnostic(data any) diag.Diagnostic {
+	return diag.NewErrorDiagnostic("Unexpected provider data",
+		fmt.Sprintf("Expected *provider.providerData, got %T. This is a bug in the provider; please report it.", data))
 }

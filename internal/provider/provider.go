@@ -11,12 +11,12 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/apimall/terraform-provider-apimall/internal/apimall"
 	"github.com/apimall/terraform-provider-apimall/internal/validators"
@@ -113,6 +113,8 @@ const (
 )
 
 func (p *apimallProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	// The commit tells a bug report's log apart from another build of the same version.
+	tflog.Info(ctx, "configuring the apimall provider", map[string]any{"version": p.version, "commit": p.commit, "cli_version": req.TerraformVersion})
 	var config providerModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
 	if resp.Diagnostics.HasError() {
@@ -138,13 +140,14 @@ func (p *apimallProvider) Configure(ctx context.Context, req provider.ConfigureR
 	baseURL := apimall.DefaultBaseURL
 	switch {
 	case config.BaseURL.IsUnknown():
-		// Resolved at apply time; until then no request is made.
+		// Resolved at apply time; until then no API request is made (the HEAD checks of
+		// hosted files and sources do not use the base URL).
 	case !config.BaseURL.IsNull():
 		baseURL = config.BaseURL.ValueString()
 	case os.Getenv(envBaseURL) != "":
 		baseURL = os.Getenv(envBaseURL)
 		if err := apimall.ValidateBaseURL(baseURL); err != nil {
-			resp.Diagnostics.AddError("Invalid "+envBaseURL, fmt.Sprintf("The %s environment variable is %q: %s.", envBaseURL, baseURL, err))
+			resp.Diagnostics.Append(invalidBaseURLEnvDiagnostic(err))
 			return
 		}
 	}
@@ -157,8 +160,7 @@ func (p *apimallProvider) Configure(ctx context.Context, req provider.ConfigureR
 		raw := os.Getenv(envMaxRetries)
 		n, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
 		if err != nil || n < 0 || n > apimall.MaxMaxRetries {
-			resp.Diagnostics.AddAttributeError(path.Root("max_retries"), "Invalid "+envMaxRetries,
-				fmt.Sprintf("The %s environment variable is %q; expected a whole number between 0 and %d.", envMaxRetries, raw, apimall.MaxMaxRetries))
+			resp.Diagnostics.Append(invalidMaxRetriesEnvDiagnostic(raw))
 			return
 		}
 		maxRetries = n
@@ -177,7 +179,7 @@ func (p *apimallProvider) Configure(ctx context.Context, req provider.ConfigureR
 		UserAgent:            userAgent(p.version, req.TerraformVersion),
 	})
 	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("base_url"), "Invalid API Mall client configuration", err.Error())
+		resp.Diagnostics.Append(clientConfigDiagnostic(err))
 		return
 	}
 	data.client = client

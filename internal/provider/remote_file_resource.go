@@ -167,8 +167,7 @@ func (r *remoteFileResource) Configure(_ context.Context, req resource.Configure
 	}
 	data, ok := req.ProviderData.(*providerData)
 	if !ok {
-		resp.Diagnostics.AddError("Unexpected provider data",
-			fmt.Sprintf("Expected *provider.providerData, got %T. This is a bug in the provider; please report it.", req.ProviderData))
+		resp.Diagnostics.Append(unexpectedProviderDataDiagnostic(req.ProviderData))
 		return
 	}
 	r.data = data
@@ -216,28 +215,28 @@ func (r *remoteFileResource) ModifyPlan(ctx context.Context, req resource.Modify
 		if diags.HasError() {
 			return
 		}
-		ctx, cancel := context.WithTimeout(ctx, readTimeout)
-		defer cancel()
-		newFingerprint, err := r.currentFingerprint(ctx, plan.SourceURL.ValueString())
+		sourceURL, recorded := plan.SourceURL.ValueString(), state.SourceFingerprint.ValueString()
+		current, err := r.currentFingerprint(ctx, sourceURL, readTimeout)
 		if err != nil {
-			resp.Diagnostics.Append(sourceCheckWarning(plan.SourceURL.ValueString(), err, readTimeout))
+			resp.Diagnostics.Append(sourceCheckWarning(sourceURL, err, readTimeout))
 			return
 		}
-		switch compareSources(state.SourceFingerprint.ValueString(), newFingerprint) {
+		switch compareSources(recorded, current) {
 		case sourceSame:
-			return
 		case sourceIncomparable:
-			resp.Diagnostics.AddAttributeWarning(path.Root("source_url"), "Could not compare the source with the recorded one",
-				fmt.Sprintf("%s now answers %s, but %s was recorded, so whether its content changed cannot be told. "+
-					"Nothing is replaced because of it; set triggers_replace to upload it again by hand.",
-					plan.SourceURL.ValueString(), describeFingerprint(newFingerprint), describeFingerprint(state.SourceFingerprint.ValueString())))
-			return
+			if recorded != "" {
+				resp.Diagnostics.Append(sourceIncomparableWarning(sourceURL, recorded, current))
+			}
+			// Nothing recorded (the check at create failed) or another validator now: record
+			// the current one in place, so that the next change is noticed.
+			if current != "" {
+				resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, fingerprintPath, types.StringValue(current))...)
+			}
+		case sourceChanged:
+			resp.Diagnostics.Append(sourceChangedWarning(sourceURL, recorded, current))
+			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, fingerprintPath, types.StringValue(current))...)
+			resp.RequiresReplace = append(resp.RequiresReplace, fingerprintPath)
 		}
-		tflog.Info(ctx, "source changed behind an unchanged URL; planning a new upload", map[string]any{
-			"source_url": plan.SourceURL.ValueString(), "recorded": state.SourceFingerprint.ValueString(), "current": newFingerprint,
-		})
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, fingerprintPath, types.StringValue(newFingerprint))...)
-		resp.RequiresReplace = append(resp.RequiresReplace, fingerprintPath)
 	}
 }
 
@@ -263,7 +262,12 @@ func (r *remoteFileResource) Create(ctx context.Context, req resource.CreateRequ
 	// newer fingerprint and uploads again, which errs on the side of fresh content.
 	plan.SourceFingerprint = types.StringNull()
 	if plan.DetectSourceChanges.ValueBool() {
-		plan.SourceFingerprint = types.StringValue(r.recordSourceFingerprint(ctx, plan.SourceURL.ValueString(), createTimeout, &resp.Diagnostics))
+		readTimeout, diags := plan.Timeouts.Read(ctx, defaultReadTimeout)
+		resp.Diagnostics.Append(diags...)
+		if diags.HasError() {
+			return
+		}
+		plan.SourceFingerprint = types.StringValue(r.recordSourceFingerprint(ctx, plan.SourceURL.ValueString(), readTimeout, &resp.Diagnostics))
 	}
 
 	result, err := r.data.client.UploadFromURL(ctx, apimall.UploadRequest{
@@ -322,9 +326,7 @@ func (r *remoteFileResource) Read(ctx context.Context, req resource.ReadRequest,
 			state.FileSize = types.Int64Value(check.ContentLength)
 		}
 	default:
-		resp.Diagnostics.AddWarning("Could not check the hosted file",
-			fmt.Sprintf("Checking %s failed: %s. The state of %s is kept as it was; the next refresh checks again.",
-				state.URL.ValueString(), check.Reason, state.Key.ValueString()))
+		resp.Diagnostics.Append(hostedCheckWarning(state.URL.ValueString(), check.Reason, state.Key.ValueString()))
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 	resp.Diagnostics.Append(resp.Identity.Set(ctx, remoteFileIdentityModel{URL: state.URL})...)
@@ -358,8 +360,6 @@ func (r *remoteFileResource) Update(ctx context.Context, req resource.UpdateRequ
 		if diags.HasError() {
 			return
 		}
-		ctx, cancel := context.WithTimeout(ctx, readTimeout)
-		defer cancel()
 		plan.SourceFingerprint = types.StringValue(r.recordSourceFingerprint(ctx, plan.SourceURL.ValueString(), readTimeout, &resp.Diagnostics))
 	}
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeyAdopt, nil)...)
@@ -387,9 +387,7 @@ func (r *remoteFileResource) ImportState(ctx context.Context, req resource.Impor
 	}
 	key, err := keyFromHostedURL(hostedURL)
 	if err != nil {
-		resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf(
-			"%s. Expected the hosted URL of a stored file, such as "+
-				"https://cdn.apimall.ai/uploads/2026/03/12/reference-image.png (the url attribute of the resource).", err))
+		resp.Diagnostics.Append(invalidImportIDDiagnostic(err))
 		return
 	}
 	for attr, value := range map[string]any{
@@ -404,25 +402,26 @@ func (r *remoteFileResource) ImportState(ctx context.Context, req resource.Impor
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeyAdopt, []byte("true"))...)
 }
 
-// recordSourceFingerprint asks the source for its validators. A source that cannot be checked,
-// or has no validators, gives a warning and an empty fingerprint: nothing to compare later.
-func (r *remoteFileResource) recordSourceFingerprint(ctx context.Context, sourceURL string, timeout time.Duration, diags *diag.Diagnostics) string {
-	fingerprint, err := r.currentFingerprint(ctx, sourceURL)
+// recordSourceFingerprint asks the source for its validators within the read timeout. A source
+// that cannot be checked, or has no validators, gives a warning and an empty fingerprint, which
+// the next plan that gets an answer replaces in place.
+func (r *remoteFileResource) recordSourceFingerprint(ctx context.Context, sourceURL string, readTimeout time.Duration, diags *diag.Diagnostics) string {
+	fingerprint, err := r.currentFingerprint(ctx, sourceURL, readTimeout)
 	if err != nil {
-		diags.Append(sourceCheckWarning(sourceURL, err, timeout))
+		diags.Append(sourceCheckWarning(sourceURL, err, readTimeout))
 		return ""
 	}
 	if fingerprint == "" {
-		diags.AddAttributeWarning(path.Root("detect_source_changes"), "Source changes cannot be detected",
-			fmt.Sprintf("%s answered without an ETag, Last-Modified or Content-Length header, so a change of its content "+
-				"cannot be noticed. Use triggers_replace to upload it again by hand.", sourceURL))
+		diags.Append(noValidatorsWarning(sourceURL))
 	}
 	return fingerprint
 }
 
-// currentFingerprint asks the source for its validators with an unauthenticated HEAD; any
-// answer but a 2xx is an error, since it says nothing about the content.
-func (r *remoteFileResource) currentFingerprint(ctx context.Context, sourceURL string) (string, error) {
+// currentFingerprint asks the source for its validators with an unauthenticated HEAD, bounded by
+// the read timeout; any answer but a 2xx is an error, since it says nothing about the content.
+func (r *remoteFileResource) currentFingerprint(ctx context.Context, sourceURL string, readTimeout time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, readTimeout)
+	defer cancel()
 	head, err := r.data.client.Head(ctx, sourceURL)
 	if err != nil {
 		return "", err

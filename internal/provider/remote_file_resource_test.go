@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	fwresource "github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -918,10 +919,6 @@ func TestRemoteFileModifyPlan_SourceCheckFailureWarnsAndPlansNothing(t *testing.
 			fakeapimall.Fixture{Header: http.Header{"Content-Type": {"image/png"}}, Body: []byte("x"), Delay: 5 * time.Second},
 			"Could not check the source for changes", "no answer within the read timeout of 300ms",
 		},
-		"source stopped sending its ETag": {
-			fakeapimall.Fixture{Header: http.Header{"Last-Modified": {"Tue, 24 Nov 2026 10:00:00 GMT"}}, Body: []byte("x"), NoValidators: true},
-			"Could not compare the source with the recorded one", `etag "v1" was recorded`,
-		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -957,6 +954,146 @@ func TestRemoteFileModifyPlan_SourceCheckFailureWarnsAndPlansNothing(t *testing.
 				t.Error("the plan did not ask the source at all")
 			}
 		})
+	}
+}
+
+// modifyPlanAgainst plans a resource whose state recorded fingerprint, with the source now
+// answering fixture.
+func modifyPlanAgainst(t *testing.T, recorded string, fixture fakeapimall.Fixture) (*fakeapimall.Server, fwresource.ModifyPlanResponse) {
+	t.Helper()
+	srv := detectGateway(t, fixture)
+	ctx := context.Background()
+	r, state, _ := testResource(t, srv, 0)
+	obj := fakeapimall.Object{SourceURL: logoURL, ContentType: "image/png", Key: "uploads/2026/11/25/logo.png", Size: 1, RequestID: "req_01HQ9M7J7X9P7Y8T6W5V4U3S2R"}
+	model := storedModel(srv, obj, true, types.StringValue(recorded))
+	if diags := state.Set(ctx, &model); diags.HasError() {
+		t.Fatal(diags)
+	}
+	plan := tfsdk.Plan{Schema: state.Schema, Raw: state.Raw.Copy()}
+	resp := fwresource.ModifyPlanResponse{Plan: plan}
+	r.ModifyPlan(ctx, fwresource.ModifyPlanRequest{State: state, Plan: plan, Config: tfsdk.Config(state)}, &resp)
+	if resp.Diagnostics.HasError() {
+		t.Fatalf("errors: %v", resp.Diagnostics)
+	}
+	return srv, resp
+}
+
+func TestRemoteFileModifyPlan_SourceFingerprint(t *testing.T) {
+	withHeaders := func(h http.Header) fakeapimall.Fixture {
+		return fakeapimall.Fixture{Header: h, Body: []byte("x"), NoValidators: true}
+	}
+	cases := map[string]struct {
+		recorded    string
+		fixture     fakeapimall.Fixture
+		planned     string
+		replace     bool
+		wantSummary string // "" for no warning
+		wantDetail  []string
+	}{
+		"same strong etag": {
+			recorded: `etag:"v1"`, fixture: logoFixture(t, `"v1"`, "", 0), planned: `etag:"v1"`,
+		},
+		"same tag, now weak": {
+			recorded: `etag:"v1"`, fixture: logoFixture(t, `W/"v1"`, "", 0), planned: `etag:"v1"`,
+		},
+		"new etag": {
+			recorded: `etag:"v1"`, fixture: logoFixture(t, `"v2"`, "", 0), planned: `etag:"v2"`, replace: true,
+			wantSummary: "Source changed; planning a new upload",
+			wantDetail:  []string{logoURL, `answered etag "v1" when it was uploaded and now answers etag "v2"`},
+		},
+		"new last-modified without etag": {
+			recorded:    "last-modified:2026-11-23T10:00:00Z",
+			fixture:     withHeaders(http.Header{"Last-Modified": {"Tue, 24 Nov 2026 10:00:00 GMT"}}),
+			planned:     "last-modified:2026-11-24T10:00:00Z",
+			replace:     true,
+			wantSummary: "Source changed; planning a new upload",
+			wantDetail:  []string{"last-modified 2026-11-23T10:00:00Z", "last-modified 2026-11-24T10:00:00Z"},
+		},
+		"nothing recorded at create, source answers now": {
+			recorded: "", fixture: logoFixture(t, `"v1"`, "", 0), planned: `etag:"v1"`,
+		},
+		"nothing recorded, still no validator": {
+			recorded: "", fixture: withHeaders(http.Header{"Content-Type": {"image/png"}}), planned: "",
+		},
+		"source stopped sending its etag": {
+			recorded:    `etag:"v1"`,
+			fixture:     withHeaders(http.Header{"Last-Modified": {"Tue, 24 Nov 2026 10:00:00 GMT"}}),
+			planned:     "last-modified:2026-11-24T10:00:00Z",
+			wantSummary: "Could not compare the source with the recorded one",
+			wantDetail:  []string{`etag "v1" was recorded`, "recorded in place"},
+		},
+		"source stopped sending any validator": {
+			recorded:    `etag:"v1"`,
+			fixture:     withHeaders(http.Header{"Content-Type": {"image/png"}}),
+			planned:     `etag:"v1"`,
+			wantSummary: "Could not compare the source with the recorded one",
+			wantDetail:  []string{"now answers no validator", "cannot be detected until it answers one again"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			srv, resp := modifyPlanAgainst(t, tc.recorded, tc.fixture)
+			var planned types.String
+			resp.Plan.GetAttribute(context.Background(), path.Root("source_fingerprint"), &planned)
+			if planned.ValueString() != tc.planned || planned.IsUnknown() {
+				t.Errorf("planned source_fingerprint = %s, want %q", planned, tc.planned)
+			}
+			if replaced := len(resp.RequiresReplace) > 0; replaced != tc.replace {
+				t.Errorf("replacement planned: %v, want %v", replaced, tc.replace)
+			}
+			switch {
+			case tc.wantSummary == "" && resp.Diagnostics.WarningsCount() != 0:
+				t.Errorf("want no warning, got %v", resp.Diagnostics)
+			case tc.wantSummary != "":
+				if resp.Diagnostics.WarningsCount() != 1 || resp.Diagnostics.Warnings()[0].Summary() != tc.wantSummary {
+					t.Fatalf("want one warning %q, got %v", tc.wantSummary, resp.Diagnostics)
+				}
+				for _, want := range tc.wantDetail {
+					if detail := resp.Diagnostics.Warnings()[0].Detail(); !strings.Contains(detail, want) {
+						t.Errorf("warning %q does not say %q", detail, want)
+					}
+				}
+			}
+			if srv.SourceRequests(logoURL) != 1 {
+				t.Errorf("the plan sent %d requests to the source, want 1", srv.SourceRequests(logoURL))
+			}
+		})
+	}
+}
+
+// The source check at create is bounded by the read timeout, not by the create timeout: with
+// the source answering after 1.5 s, a check cut at the read timeout leaves the upload (which
+// waits for the same source) time within the create timeout, and a check that waited would not.
+func TestRemoteFileCreate_SourceCheckBoundedByReadTimeout(t *testing.T) {
+	slow := logoFixture(t, `"v1"`, "", 0)
+	slow.Delay = 1500 * time.Millisecond
+	srv := detectGateway(t, slow)
+	ctx := context.Background()
+	r, state, identity := testResource(t, srv, 0)
+	model := storedModel(srv, fakeapimall.Object{SourceURL: catURL}, true, types.StringUnknown())
+	model.ContentType, model.URL, model.Key, model.ID = types.StringUnknown(), types.StringUnknown(), types.StringUnknown(), types.StringUnknown()
+	model.FileSize, model.RequestID = types.Int64Unknown(), types.StringUnknown()
+	model.Timeouts = timeouts.Value{Object: types.ObjectValueMust(
+		map[string]attr.Type{"create": types.StringType, "read": types.StringType},
+		map[string]attr.Value{"create": types.StringValue("2500ms"), "read": types.StringValue("300ms")},
+	)}
+	model.SourceURL = types.StringValue(logoURL)
+	plan := tfsdk.Plan{Schema: state.Schema}
+	if diags := plan.Set(ctx, &model); diags.HasError() {
+		t.Fatal(diags)
+	}
+	resp := fwresource.CreateResponse{State: state, Identity: identity}
+	r.Create(ctx, fwresource.CreateRequest{Plan: plan, Config: tfsdk.Config(plan)}, &resp)
+	if resp.Diagnostics.HasError() || resp.Diagnostics.WarningsCount() != 1 {
+		t.Fatalf("want the upload made with one warning, got %v", resp.Diagnostics)
+	}
+	if detail := resp.Diagnostics.Warnings()[0].Detail(); !strings.Contains(detail, "no answer within the read timeout of 300ms") {
+		t.Errorf("warning %q does not name the read timeout", detail)
+	}
+	var created remoteFileModel
+	resp.State.Get(ctx, &created)
+	if created.SourceFingerprint.ValueString() != "" || created.Key.ValueString() == "" {
+		t.Errorf("created %+v, want a stored key and an empty fingerprint", created)
 	}
 }
 
