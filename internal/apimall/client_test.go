@@ -473,14 +473,19 @@ func TestUploadFromURL_RedirectIsAnErrorNamingTheLocation(t *testing.T) {
 
 func TestNew_RefusesBaseURLsThatWouldLeakTheKey(t *testing.T) {
 	cases := map[string]string{ // base URL -> "" when accepted, else a part of the error
-		"https://gateway.apimall.ai":            "",
-		"https://gateway.apimall.ai/prefix/":    "",
-		"http://127.0.0.1:8080":                 "",
-		"http://localhost:8080/":                "",
-		"http://[::1]:8080":                     "",
-		"http://127.0.0.2":                      "",
-		"http://gateway.apimall.ai":             "plain http:// to a host that is not loopback",
-		"http://10.0.0.1":                       "plain http:// to a host that is not loopback",
+		"https://gateway.apimall.ai":         "",
+		"https://gateway.apimall.ai/prefix/": "",
+		"http://127.0.0.1:8080":              "",
+		"http://localhost:8080/":             "",
+		"http://[::1]:8080":                  "",
+		"http://127.0.0.2":                   "",
+		"http://gateway.apimall.ai":          "plain http:// to a host that is not loopback",
+		"http://10.0.0.1":                    "plain http:// to a host that is not loopback",
+		// glibc reads these as 127.0.0.1, but Go's resolver asks DNS for them.
+		"http://127.1:8080":                     "plain http:// to a host that is not loopback",
+		"http://0x7f.1:8080":                    "plain http:// to a host that is not loopback",
+		"http://2130706433:8080":                "plain http:// to a host that is not loopback",
+		"http://127.0.0.1.:8080":                "plain http:// to a host that is not loopback",
 		"ftp://gateway.apimall.ai":              `has the scheme "ftp"`,
 		"gateway.apimall.ai":                    "is not an absolute URL",
 		"https://user:pw@gateway.apimall.ai":    "must not carry user info",

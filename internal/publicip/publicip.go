@@ -66,14 +66,20 @@ func Reason(addr netip.Addr) string {
 	return ""
 }
 
-// IsLoopbackHost reports whether a URL host (without port) names this machine: "localhost" or a
-// loopback address in any spelling ParseHostLiteral accepts.
+// IsLoopbackHost reports whether a URL host (without port) surely names this machine:
+// "localhost", or a loopback address in the standard notation. Unlike the refusal side
+// (ParseHostLiteral), it does not accept inet_aton spellings such as "127.1" or "0x7f.1": Go's
+// resolver does not read those as addresses but asks DNS, which could answer anything, and this
+// answer decides whether an API key may travel over plain http.
 func IsLoopbackHost(host string) bool {
 	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
 		return true
 	}
-	addr, ok := ParseHostLiteral(host)
-	return ok && addr.Unmap().IsLoopback()
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	addr, err := netip.ParseAddr(host)
+	return err == nil && addr.Zone() == "" && addr.Unmap().IsLoopback()
 }
 
 // ParseHostLiteral reads a URL host (no port; IPv6 in brackets or not) as an IP address the way

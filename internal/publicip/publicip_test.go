@@ -117,9 +117,11 @@ func TestParseHostLiteral(t *testing.T) {
 
 func TestIsLoopbackHost(t *testing.T) {
 	cases := map[string]bool{
-		"localhost": true, "LOCALHOST.": true, "127.0.0.1": true, "127.1": true, "0x7f.1": true,
+		"localhost": true, "LOCALHOST.": true, "127.0.0.1": true, "127.0.0.2": true,
 		"::1": true, "[::1]": true, "[::ffff:127.0.0.1]": true,
 		"cdn.localhost": false, "10.0.0.1": false, "gateway.apimall.ai": false, "": false,
+		// Spellings that glibc reads as 127.0.0.1 but Go's resolver sends to DNS.
+		"127.1": false, "0x7f.1": false, "2130706433": false, "0177.0.0.1": false, "127.0.0.1.": false,
 	}
 	for host, want := range cases {
 		if got := IsLoopbackHost(host); got != want {
