@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -192,14 +193,19 @@ func (c *Client) UploadFromURL(ctx context.Context, req UploadRequest) (UploadRe
 	}
 	run.logDuplicateRisk(idempotencyKey)
 	switch {
-	case resp == nil && run.last != nil && ctx.Err() != nil:
-		// Cancelled (or out of time) while waiting to retry: say so, with the last answer.
-		return UploadResult{}, c.redact(&stoppedError{last: run.last, cause: err})
+	case resp == nil && run.last != nil:
+		// Cancelled, out of time, or the later attempts got no answer: say so, with the last
+		// answer that came, for its request_id.
+		cause := err
+		if ctx.Err() == nil && !errors.As(err, new(*waitPastDeadlineError)) {
+			cause = run.transportError(err)
+		}
+		return UploadResult{}, c.redact(&stoppedError{last: run.last, cause: cause, attempts: run.attempts})
 	case resp == nil:
 		return UploadResult{}, c.redact(run.transportError(err))
 	case run.last != nil && err != nil:
 		// A Retry-After past the deadline, or the context ended as the answer came.
-		return UploadResult{}, c.redact(&stoppedError{last: run.last, cause: err})
+		return UploadResult{}, c.redact(&stoppedError{last: run.last, cause: err, attempts: run.attempts})
 	case run.last != nil:
 		return UploadResult{}, run.last
 	}

@@ -33,6 +33,7 @@ type answer struct {
 	body       string
 	retryAfter string
 	header     http.Header
+	drop       bool // close the connection without an answer
 }
 
 // scriptedServer answers with script in order (repeating the last answer) and records requests.
@@ -66,6 +67,13 @@ func newScriptedServerWith(t *testing.T, configure func(*http.Server), script ..
 		s.requests = append(s.requests, recorded{header: r.Header.Clone(), body: body, at: time.Now(), path: r.URL.Path})
 		a := s.script[min(n, len(s.script)-1)]
 		s.mu.Unlock()
+		if a.drop {
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				_ = conn.Close()
+			}
+			return
+		}
 		for k, v := range a.header {
 			w.Header()[k] = v
 		}
@@ -285,6 +293,69 @@ func TestUploadFromURL_RetryAfterIsCapped(t *testing.T) {
 	}
 }
 
+// The random spread added to Retry-After is the client's own: it must never cost a retry that
+// the server's wait leaves time for. Four uploads, so that a spread which ignored the deadline
+// (up to 500ms here) would fail at least one of them almost surely.
+func TestUploadFromURL_RetryAfterThatFitsTheDeadlineIsRetried(t *testing.T) {
+	refused := answer{status: 429, retryAfter: "1", body: `{"success":false,"error":{"code":"rate_limited","message":"Rate limit exceeded"},"request_id":"req_1"}`}
+	srv := newScriptedServer(t, refused, refused, refused, refused, answer{status: 200, body: referenceOK})
+	c := testClient(t, srv.URL, 4)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 1300*time.Millisecond)
+			defer cancel()
+			_, err := c.UploadFromURL(ctx, catRequest)
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("upload failed although Retry-After 1 fits a 1.3s deadline: %v", err)
+		}
+	}
+}
+
+// An attempt that gets no answer must not lose the request_id of the answer before it.
+func TestUploadFromURL_LastAnswerSurvivesAttemptsWithoutOne(t *testing.T) {
+	srv := newScriptedServer(t,
+		answer{status: 500, body: `{"success":false,"error":{"code":"internal_error","message":"Internal error"},"request_id":"req_7"}`},
+		answer{drop: true})
+	_, err := testClient(t, srv.URL, 2).UploadFromURL(context.Background(), catRequest)
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.RequestID != "req_7" {
+		t.Fatalf("err = %v, want the 500 and its request_id reachable with errors.As", err)
+	}
+	for _, want := range []string{"No answer after 3 attempts", "Last answer (attempt 1): API Mall answered 500", "Request ID: req_7"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}
+
+// When the deadline stops the retries of an attempt that got no answer, the error still says
+// what went wrong with it.
+func TestUploadFromURL_DeadlineKeepsTheTransportError(t *testing.T) {
+	c, err := New(Config{BaseURL: "http://127.0.0.1:1", APIKey: testKey, MaxRetries: 4, BackoffMin: 2 * time.Second, BackoffMax: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_, err = c.UploadFromURL(ctx, catRequest)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want it to unwrap to context.DeadlineExceeded", err)
+	}
+	for _, want := range []string{"due in 1s at the earliest", "so it was not retried", "the last attempt failed", "connection refused"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not say %q", err, want)
+		}
+	}
+}
+
 func TestUploadFromURL_RetryAfterPastDeadlineFailsAtOnce(t *testing.T) {
 	srv := newScriptedServer(t, answer{status: 429, retryAfter: "3600", body: `{"success":false,"error":{"code":"rate_limited","message":"Rate limit exceeded"},"request_id":"req_5"}`})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -404,7 +475,7 @@ func TestUploadFromURL_CancelDuringBackoffReturnsAtOnce(t *testing.T) {
 		}
 		var apiErr *APIError
 		if !errors.Is(err, context.Canceled) || !errors.As(err, &apiErr) || apiErr.StatusCode != 503 ||
-			!strings.HasPrefix(err.Error(), "Cancelled while waiting to retry after 1 attempt. Last answer: API Mall answered 503") {
+			!strings.HasPrefix(err.Error(), "Cancelled while waiting to retry after 1 attempt. Last answer (attempt 1): API Mall answered 503") {
 			t.Errorf("err = %v, want context.Canceled with the last answer", err)
 		}
 	case <-time.After(2 * time.Second):
@@ -582,6 +653,9 @@ func TestKeyNeverInLogsOrErrors(t *testing.T) {
 			return newScriptedServer(t, answer{status: 500, body: "upstream said " + testKey}).URL
 		},
 		"no answer": func(t *testing.T) string { return "http://127.0.0.1:1" },
+		"key across the end of the quoted body": func(t *testing.T) string {
+			return newScriptedServer(t, answer{status: 502, body: strings.Repeat("x", maxSnippetBytes-12) + testKey}).URL
+		},
 	}
 	for name, base := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -596,8 +670,8 @@ func TestKeyNeverInLogsOrErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("want an error")
 			}
-			if strings.Contains(err.Error(), testKey) {
-				t.Errorf("the error shows the key: %v", err)
+			if strings.Contains(err.Error(), testKey[:12]) {
+				t.Errorf("the error shows the key, or its first half: %v", err)
 			}
 			var apiErr *APIError
 			if errors.As(err, &apiErr) && strings.Contains(apiErr.Error()+apiErr.Message+apiErr.BodySnippet, testKey) {
@@ -658,7 +732,11 @@ func TestBackoffHasJitterAndBounds(t *testing.T) {
 	c := &Client{backoffMin: 100 * time.Millisecond, backoffMax: time.Second, retryAfterCap: time.Minute}
 	seen := map[time.Duration]bool{}
 	for range 50 {
-		wait, _ := c.waitBefore(3, nil) // 100ms << 2 = 400ms, jittered into [200ms, 400ms]
+		w := c.waitBefore(3, nil) // 100ms << 2 = 400ms, jittered into [200ms, 400ms]
+		wait := w.wait
+		if w.least != 200*time.Millisecond {
+			t.Fatalf("least wait %s, want the lower end of the window, 200ms", w.least)
+		}
 		if wait < 200*time.Millisecond || wait > 400*time.Millisecond {
 			t.Fatalf("wait %s outside [200ms, 400ms]", wait)
 		}
@@ -667,7 +745,7 @@ func TestBackoffHasJitterAndBounds(t *testing.T) {
 	if len(seen) < 10 {
 		t.Errorf("only %d distinct waits in 50: no jitter", len(seen))
 	}
-	if wait, _ := c.waitBefore(40, nil); wait > time.Second {
+	if wait := c.waitBefore(40, nil).wait; wait > time.Second {
 		t.Errorf("wait %s beyond BackoffMax", wait)
 	}
 
@@ -675,8 +753,9 @@ func TestBackoffHasJitterAndBounds(t *testing.T) {
 	resp := &http.Response{Header: http.Header{"Retry-After": {"1"}}}
 	seen = map[time.Duration]bool{}
 	for range 50 {
-		wait, asked := c.waitBefore(1, resp)
-		if asked != time.Second || wait < time.Second || wait > 1500*time.Millisecond {
+		w := c.waitBefore(1, resp)
+		wait, asked := w.wait, w.asked
+		if asked != time.Second || w.least != time.Second || wait < time.Second || wait > 1500*time.Millisecond {
 			t.Fatalf("Retry-After 1: wait %s (asked %s), want within [1s, 1.5s]", wait, asked)
 		}
 		seen[wait] = true
@@ -685,13 +764,13 @@ func TestBackoffHasJitterAndBounds(t *testing.T) {
 		t.Errorf("only %d distinct waits after Retry-After in 50: retries would come back together", len(seen))
 	}
 	for range 50 {
-		if wait, _ := c.waitBefore(6, resp); wait < time.Second || wait > 4*time.Second {
+		if wait := c.waitBefore(6, resp).wait; wait < time.Second || wait > 4*time.Second {
 			t.Fatalf("Retry-After 1 after 6 refusals: wait %s, want within [1s, 4s]", wait)
 		}
 	}
 	resp.Header.Set("Retry-After", "3600")
-	if wait, _ := c.waitBefore(1, resp); wait != time.Minute {
-		t.Errorf("Retry-After 3600: wait %s, want the 1m cap exactly", wait)
+	if w := c.waitBefore(1, resp); w.wait != time.Minute || w.least != time.Minute || w.asked != time.Hour {
+		t.Errorf("Retry-After 3600: %+v, want the 1m cap exactly and 1h asked", w)
 	}
 }
 
@@ -712,8 +791,9 @@ func FuzzDecodeUploadResponse(f *testing.F) {
 		f.Add(429, "Wed, 21 Oct 2015 07:28:00 GMT", seed)
 	}
 	f.Fuzz(func(t *testing.T, status int, retryAfter, body string) {
-		resp := &http.Response{StatusCode: status, Header: http.Header{"Retry-After": {retryAfter}}, Body: io.NopCloser(strings.NewReader(body))}
-		result, apiErr := decodeUploadResponse(resp, 1)
+		resp := &http.Response{StatusCode: status, Header: http.Header{"Retry-After": {retryAfter}}}
+		raw, cut, err := readBody(strings.NewReader(body))
+		result, apiErr := decodeUpload(resp, raw, cut, err, 1)
 		if apiErr == nil {
 			if status != 200 || result.URL == "" || result.Key == "" {
 				t.Fatalf("accepted status %d body %q as %+v", status, body, result)
@@ -971,5 +1051,52 @@ func TestUploadFromURL_DefaultUserAgent(t *testing.T) {
 	}
 	if ua := srv.got()[0].header.Get("User-Agent"); ua != "terraform-provider-apimall" {
 		t.Errorf("User-Agent = %q", ua)
+	}
+}
+
+func TestLogs_AttemptWithoutAnswerNamesTheRequest(t *testing.T) {
+	var logs bytes.Buffer
+	ctx := tflogtest.RootLogger(context.Background(), &logs)
+	_, _ = testClient(t, "http://127.0.0.1:1", 0).UploadFromURL(ctx, catRequest)
+	entries, err := tflogtest.MultilineJSONDecode(&logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e["@message"] == "request failed without an answer" {
+			if e["method"] != "POST" || e["url"] != "http://127.0.0.1:1/api/v1/files/from-url" || e["attempt"] != float64(1) {
+				t.Errorf("log line %v does not name the method, URL and attempt", e)
+			}
+			return
+		}
+	}
+	t.Fatalf("no line for the failed attempt in %s", logs.String())
+}
+
+func TestLogs_ClientLevelFromEnvironment(t *testing.T) {
+	for level, wantDebug := range map[string]bool{"": true, "WARN": false} {
+		t.Run("level "+level, func(t *testing.T) {
+			t.Setenv(envLogLevel, level)
+			var logs bytes.Buffer
+			ctx := tflogtest.RootLogger(context.Background(), &logs)
+			srv := newScriptedServer(t, answer{status: 200, body: referenceOK})
+			if _, err := testClient(t, srv.URL, 0).UploadFromURL(ctx, catRequest); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(logs.String(), `"sending request"`); got != wantDebug {
+				t.Errorf("%s=%q: debug lines logged: %v, want %v", envLogLevel, level, got, wantDebug)
+			}
+		})
+	}
+}
+
+func TestCheckHosted_SaysWhenRetriesWereCutShort(t *testing.T) {
+	srv := newScriptedServer(t, answer{status: 503, retryAfter: "10"})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	check := testClient(t, srv.URL, 4).CheckHosted(ctx, srv.URL+"/uploads/2026/11/25/cat.png")
+	want := "the hosted file answered HTTP 503 after 1 attempt (not retried further: the server asked to retry after 10s (Retry-After)"
+	if check.State != HostedUnknown || !strings.HasPrefix(check.Reason, want) {
+		t.Errorf("check = %+v, want unknown with a reason starting %q", check, want)
 	}
 }

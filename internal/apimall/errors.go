@@ -126,11 +126,13 @@ func formatDetails(details map[string]any) string {
 }
 
 // stoppedError is a request given up before its retries ran out (its wait would pass the
-// deadline, or the caller cancelled during a wait), with the last answer it got. It unwraps to
-// both, so errors.As finds the *APIError and errors.Is finds the context's error.
+// deadline, the caller cancelled, or the attempts after an answer got none), with the last
+// answer it got. It unwraps to both, so errors.As finds the *APIError and errors.Is finds the
+// context's error.
 type stoppedError struct {
-	last  *APIError
-	cause error
+	last     *APIError
+	cause    error
+	attempts int // made in all; last.Attempts is how many had been made when last came
 }
 
 func (e *stoppedError) Error() string {
@@ -138,14 +140,18 @@ func (e *stoppedError) Error() string {
 	switch {
 	case errors.As(e.cause, new(*waitPastDeadlineError)):
 		why = upperFirst(e.cause.Error())
+	case errors.Is(e.cause, context.Canceled) && e.attempts > e.last.Attempts:
+		why = fmt.Sprintf("Cancelled during attempt %d", e.attempts)
 	case errors.Is(e.cause, context.Canceled):
-		why = fmt.Sprintf("Cancelled while waiting to retry after %s", attempts(e.last.Attempts))
+		why = fmt.Sprintf("Cancelled while waiting to retry after %s", attempts(e.attempts))
+	case errors.Is(e.cause, context.DeadlineExceeded) && e.attempts > e.last.Attempts:
+		why = fmt.Sprintf("The operation's deadline passed during attempt %d", e.attempts)
 	case errors.Is(e.cause, context.DeadlineExceeded):
-		why = fmt.Sprintf("The operation's deadline passed while waiting to retry after %s", attempts(e.last.Attempts))
+		why = fmt.Sprintf("The operation's deadline passed while waiting to retry after %s", attempts(e.attempts))
 	default:
 		why = upperFirst(e.cause.Error())
 	}
-	return why + ". Last answer: " + e.last.Error()
+	return fmt.Sprintf("%s. Last answer (attempt %d): %s", why, e.last.Attempts, e.last.Error())
 }
 
 func (e *stoppedError) Unwrap() []error { return []error{e.last, e.cause} }
@@ -183,12 +189,6 @@ func readBody(r io.Reader) (body []byte, cut bool, err error) {
 		return body[:maxBodyBytes], true, nil
 	}
 	return body, false, err
-}
-
-// decodeUploadResponse reads and decodes an answer; see decodeUpload.
-func decodeUploadResponse(resp *http.Response, attempts int) (UploadResult, *APIError) {
-	body, cut, err := readBody(resp.Body)
-	return decodeUpload(resp, body, cut, err, attempts)
 }
 
 // decodeUpload turns an answer into a result, or an *APIError for anything but a complete

@@ -19,6 +19,18 @@ type HeadResult struct {
 	LastModified  string
 	// Attempts is how many requests it took, retries included.
 	Attempts int
+	// RetriesCut says why retrying stopped before max_retries although the answer asked for a
+	// retry (the deadline was too close, or the caller cancelled); nil otherwise.
+	RetriesCut error
+}
+
+// Describe names the answer for a message: its status, and why it was not retried further.
+func (h HeadResult) Describe() string {
+	s := fmt.Sprintf("HTTP %d after %s", h.StatusCode, attempts(h.Attempts))
+	if h.RetriesCut != nil {
+		s += fmt.Sprintf(" (not retried further: %s)", h.RetriesCut)
+	}
+	return s
 }
 
 // Head sends an unauthenticated HEAD to rawURL (a hosted file or a source), retried like an
@@ -44,6 +56,7 @@ func (c *Client) Head(ctx context.Context, rawURL string) (HeadResult, error) {
 		ETag:          resp.Header.Get("ETag"),
 		LastModified:  resp.Header.Get("Last-Modified"),
 		Attempts:      run.attempts,
+		RetriesCut:    c.redact(err),
 	}, nil
 }
 
@@ -82,6 +95,6 @@ func (c *Client) CheckHosted(ctx context.Context, hostedURL string) HostedCheck 
 		return HostedCheck{State: HostedGone, ContentLength: -1, Reason: fmt.Sprintf("HTTP %d", head.StatusCode)}
 	default:
 		return HostedCheck{State: HostedUnknown, ContentLength: -1,
-			Reason: fmt.Sprintf("the hosted file answered HTTP %d after %s", head.StatusCode, attempts(head.Attempts))}
+			Reason: "the hosted file answered " + head.Describe()}
 	}
 }

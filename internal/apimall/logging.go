@@ -9,16 +9,18 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 )
 
-// subsystem is the tflog subsystem of HTTP traffic, so TF_LOG_PROVIDER_APIMALL_CLIENT can
-// select it.
+// subsystem is the tflog subsystem of HTTP traffic. Its level follows TF_LOG_PROVIDER_APIMALL_CLIENT
+// when set (for example TRACE for the HTTP traffic alone), else the provider's own level.
 const subsystem = "apimall_client"
+
+const envLogLevel = "TF_LOG_PROVIDER_APIMALL_CLIENT"
 
 const redacted = "***"
 
 // logContext prepares a call's context for logging: the subsystem, and masks for the API key.
 // tflog keeps masks in the context, so each call installs them on the context it logs with.
 func (c *Client) logContext(ctx context.Context) context.Context {
-	ctx = tflog.NewSubsystem(ctx, subsystem)
+	ctx = tflog.NewSubsystem(ctx, subsystem, tflog.WithLevelFromEnv(envLogLevel))
 	if c.apiKey == "" {
 		return ctx
 	}

@@ -27,13 +27,18 @@ type run struct {
 	cfg          *Client
 	attempts     int
 	attemptStart time.Time
-	nextWait     time.Duration
+	// attemptMethod and attemptURL name the request in the log line of an attempt that got no
+	// answer, which has no response to read them from.
+	attemptMethod, attemptURL string
+	nextWait                  time.Duration
 	// upload is set for API calls: each answer is read and decoded as it arrives, so that the
 	// attempt's log line has the envelope's request_id, and so that the last answer survives a
 	// wait cut short by the caller (go-retryablehttp drains the body before it waits).
 	upload bool
 	result UploadResult
-	last   *APIError // the latest attempt's answer when it was not a success
+	// last is the latest answer that was not a success. An attempt that gets no answer at all
+	// keeps it, so that its request_id still reaches the error the user reads.
+	last *APIError
 	// ambiguous counts attempts that may have reached the server without an answer saying so
 	// (5xx, a connection dropped after it was made) and were retried: each may be a duplicate
 	// upload on a gateway that ignores Idempotency-Key.
@@ -97,23 +102,29 @@ func (r *run) beforeAttempt(_ retryablehttp.Logger, req *http.Request, i int) {
 	r.acquireSlot()
 	r.attempts = i + 1
 	r.attemptStart = time.Now()
+	r.attemptMethod, r.attemptURL = req.Method, r.cfg.scrubString(req.URL.String())
 	tflog.SubsystemDebug(r.ctx, subsystem, "sending request", map[string]any{
-		"method": req.Method, "url": r.cfg.scrubString(req.URL.String()), "attempt": r.attempts,
+		"method": r.attemptMethod, "url": r.attemptURL, "attempt": r.attempts,
 		"headers": r.cfg.scrubHeader(req.Header),
 	})
 }
 
 // inspect reads the answer of an upload attempt (see run.upload) and returns its request id.
 func (r *run) inspect(resp *http.Response) string {
-	r.result, r.last = UploadResult{}, nil
 	if resp == nil {
 		return ""
 	}
+	r.result, r.last = UploadResult{}, nil
 	if !r.upload {
 		return resp.Header.Get("X-Request-Id")
 	}
 	body, cut, err := readBody(resp.Body)
 	_ = resp.Body.Close()
+	// Scrubbed before decoding, not after: an error quotes at most 512 bytes of the body, and a
+	// key that straddles that cut would survive in part a scrub of the quote.
+	if r.cfg.apiKey != "" {
+		body = bytes.ReplaceAll(body, []byte(r.cfg.apiKey), []byte(redacted))
+	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	r.result, r.last = decodeUpload(resp, body, cut, err, r.attempts)
 	if r.last != nil {
@@ -153,10 +164,16 @@ func (r *run) checkRetry(ctx context.Context, resp *http.Response, err error) (b
 	if r.attempts > r.cfg.maxRetries {
 		return true, nil // no retry is left; the loop ends without waiting
 	}
-	wait, asked := r.cfg.waitBefore(r.attempts, resp)
-	r.nextWait = wait
-	if deadline, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(deadline) {
-		return false, &waitPastDeadlineError{wait: wait, asked: asked, left: time.Until(deadline).Round(time.Millisecond)}
+	w := r.cfg.waitBefore(r.attempts, resp)
+	r.nextWait = w.wait
+	if deadline, ok := ctx.Deadline(); ok {
+		left := time.Until(deadline)
+		if w.least > left {
+			return false, &waitPastDeadlineError{waitBeforeRetry: w, cap: r.cfg.retryAfterCap, left: left.Round(time.Millisecond), cause: err}
+		}
+		// The random part of the wait is ours, not the server's: it never costs the retry,
+		// and leaves the attempt at least half of the time that is left after the least wait.
+		r.nextWait = min(w.wait, w.least+(left-w.least)/2)
 	}
 	if mayHaveReachedServer(resp, err) {
 		r.ambiguous++
@@ -180,8 +197,12 @@ func (r *run) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration
 }
 
 func (r *run) logAttempt(resp *http.Response, err error, requestID string) {
-	fields := map[string]any{"attempt": r.attempts, "duration_ms": time.Since(r.attemptStart).Milliseconds()}
+	fields := map[string]any{
+		"method": r.attemptMethod, "url": r.attemptURL,
+		"attempt": r.attempts, "duration_ms": time.Since(r.attemptStart).Milliseconds(),
+	}
 	if resp != nil {
+		// A redirect followed by the HEAD check ends at another URL than the one requested.
 		fields["method"] = resp.Request.Method
 		fields["url"] = r.cfg.scrubString(resp.Request.URL.String())
 		fields["status"] = resp.StatusCode
@@ -223,9 +244,20 @@ func (r *run) transportError(err error) error {
 	return fmt.Errorf("no answer after %s: %w", attempts(r.attempts), err)
 }
 
+// waitBeforeRetry is how long to wait before a retry, and the least of it that must be waited.
+type waitBeforeRetry struct {
+	// wait is the planned wait: the least wait plus a random spread.
+	wait time.Duration
+	// least is what the server asked for (Retry-After, capped), else the lower end of the
+	// backoff window.
+	least time.Duration
+	// asked is the uncapped Retry-After; 0 when the answer had none.
+	asked time.Duration
+}
+
 // waitBefore says how long to wait before the retry that follows attempt n: what Retry-After
-// asks for, capped, else exponential backoff with jitter. asked is the uncapped Retry-After.
-func (c *Client) waitBefore(n int, resp *http.Response) (wait, asked time.Duration) {
+// asks for, capped, else exponential backoff with jitter.
+func (c *Client) waitBefore(n int, resp *http.Response) waitBeforeRetry {
 	if resp != nil {
 		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			// Retry-After is a minimum. Uploads refused together are told the same second, and
@@ -233,8 +265,8 @@ func (c *Client) waitBefore(n int, resp *http.Response) (wait, asked time.Durati
 			// again. A random extra wait spreads them out, and its window widens with each
 			// refusal (half the asked wait per attempt), so that the uploads refused most often
 			// stop competing with the rest instead of running out of retries.
-			base := min(d, c.retryAfterCap)
-			return min(base+rand.N(base/2*time.Duration(n)+1), c.retryAfterCap), d
+			least := min(d, c.retryAfterCap)
+			return waitBeforeRetry{wait: min(least+rand.N(least/2*time.Duration(n)+1), c.retryAfterCap), least: least, asked: d}
 		}
 	}
 	d := c.backoffMin << min(n-1, 30)
@@ -242,7 +274,7 @@ func (c *Client) waitBefore(n int, resp *http.Response) (wait, asked time.Durati
 		d = c.backoffMax
 	}
 	// Equal jitter: at least half the backoff, so that clients that failed together spread out.
-	return d/2 + rand.N(d/2+1), 0
+	return waitBeforeRetry{wait: d/2 + rand.N(d/2+1), least: d / 2}
 }
 
 // parseRetryAfter reads Retry-After as seconds or as an HTTP date (RFC 9110 section 10.2.3).
@@ -265,18 +297,35 @@ func parseRetryAfter(value string, now time.Time) (time.Duration, bool) {
 
 // waitPastDeadlineError is a retry given up because its wait would outlast the operation.
 type waitPastDeadlineError struct {
-	wait, asked, left time.Duration
+	waitBeforeRetry
+	cap, left time.Duration
+	// cause is the transport error of the attempt that was not retried; nil when it got an
+	// answer, which the caller reports itself.
+	cause error
 }
 
 func (e *waitPastDeadlineError) Error() string {
+	var msg string
 	if e.asked > 0 {
 		capped := ""
-		if e.asked != e.wait {
-			capped = fmt.Sprintf(" (capped at %s)", e.wait)
+		if e.asked > e.cap {
+			capped = fmt.Sprintf(" (capped at %s)", e.cap)
 		}
-		return fmt.Sprintf("the server asked to retry after %s (Retry-After)%s, but the operation's deadline is %s away, so it was not retried", e.asked, capped, e.left)
+		msg = fmt.Sprintf("the server asked to retry after %s (Retry-After)%s, but the operation's deadline is %s away, so it was not retried",
+			e.asked, capped, e.left)
+	} else {
+		msg = fmt.Sprintf("the next retry was due in %s at the earliest, but the operation's deadline is %s away, so it was not retried",
+			e.least.Round(time.Millisecond), e.left)
 	}
-	return fmt.Sprintf("the next retry was due in %s, but the operation's deadline is %s away, so it was not retried", e.wait.Round(time.Millisecond), e.left)
+	if e.cause != nil {
+		msg += fmt.Sprintf("; the last attempt failed: %s", e.cause)
+	}
+	return msg
 }
 
-func (e *waitPastDeadlineError) Unwrap() error { return context.DeadlineExceeded }
+func (e *waitPastDeadlineError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{context.DeadlineExceeded}
+	}
+	return []error{context.DeadlineExceeded, e.cause}
+}

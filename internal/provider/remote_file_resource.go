@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"mime"
 	"net/url"
@@ -427,7 +428,7 @@ func (r *remoteFileResource) currentFingerprint(ctx context.Context, sourceURL s
 		return "", err
 	}
 	if !isSuccess(head.StatusCode) {
-		return "", fmt.Errorf("the source answered HTTP %d", head.StatusCode)
+		return "", errors.New("the source answered " + head.Describe())
 	}
 	return sourceFingerprint(head), nil
 }
