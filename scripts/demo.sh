@@ -48,6 +48,11 @@ for _ in $(seq 1 100); do
   kill -0 "$gateway_pid" 2>/dev/null || { cat "$work/gateway.err" >&2; exit 1; }
   sleep 0.1
 done
+grep -q '^APIMALL_API_KEY=' "$work/gateway.out" || {
+  echo "demo: the fake gateway did not start within 10 s" >&2
+  cat "$work/gateway.err" >&2
+  exit 1
+}
 APIMALL_BASE_URL=$(sed -n 's/^APIMALL_BASE_URL=//p' "$work/gateway.out")
 APIMALL_API_KEY=$(sed -n 's/^APIMALL_API_KEY=//p' "$work/gateway.out")
 export APIMALL_BASE_URL APIMALL_API_KEY
