@@ -28,16 +28,16 @@ func checkSourceURL(raw string) string {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
-		return fmt.Sprintf("%q is not a URL (%s); %s.", raw, unwrapURLError(err), expected)
+		return fmt.Sprintf("%q is not a URL (%s); %s.", withoutUserInfo(raw), unwrapURLError(err), expected)
 	case !u.IsAbs():
-		return fmt.Sprintf("%q is not an absolute URL; %s.", raw, expected)
+		return fmt.Sprintf("%q is not an absolute URL; %s.", withoutUserInfo(raw), expected)
 	case u.Scheme != "http" && u.Scheme != "https":
 		return fmt.Sprintf("the scheme %q is not supported; %s.", u.Scheme, expected)
 	case u.Host == "" || u.Hostname() == "":
-		return fmt.Sprintf("%q has no host; %s.", raw, expected)
+		return fmt.Sprintf("%q has no host; %s.", withoutUserInfo(raw), expected)
 	case u.User != nil:
 		return fmt.Sprintf("%q carries user info (user:password@); API Mall fetches public files only, and credentials in a URL end up in logs. %s.",
-			redactUserInfo(u), upperFirst(expected))
+			withoutUserInfo(raw), upperFirst(expected))
 	}
 	host := u.Hostname()
 	if strings.Contains(host, "%") {
@@ -66,10 +66,21 @@ func unwrapURLError(err error) string {
 	return err.Error()
 }
 
-func redactUserInfo(u *url.URL) string {
-	c := *u
-	c.User = url.User("REDACTED")
-	return c.String()
+// withoutUserInfo hides the user:password@ part of a URL as written, parsed or not, so that no
+// message repeats a credential, whichever check the URL failed.
+func withoutUserInfo(raw string) string {
+	prefix, rest := "", raw
+	if i := strings.Index(raw, "//"); i >= 0 {
+		prefix, rest = raw[:i+2], raw[i+2:]
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
+		return prefix + "REDACTED@" + rest[at+1:]
+	}
+	return raw
 }
 
 func upperFirst(s string) string {
