@@ -360,6 +360,84 @@ import {
 	})
 }
 
+// Adoption covers every attribute whose change would otherwise replace: the first apply after
+// an import that sets them all is still an in-place update with no upload.
+func TestAccRemoteFile_ImportAdoptsWithEveryReplacingAttributeSet(t *testing.T) {
+	srv := testAccGateway(t, nil)
+	hostedURL := uploadOutsideTerraform(t, srv)
+	body := fmt.Sprintf("source_url = %q\n  filename = \"hero.png\"\n  content_type = \"image/png\"\n  triggers_replace = { release = \"1\" }", catURL)
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_5_0)},
+		Steps: []resource.TestStep{
+			{
+				Config: remoteFileConfig(srv, body) + fmt.Sprintf("\nimport {\n  to = %s\n  id = %q\n}\n", res, hostedURL),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(res, plancheck.ResourceActionUpdate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: append(adoptedStateChecks(t),
+					statecheck.ExpectKnownValue(res, tfjsonpath.New("filename"), knownvalue.StringExact("hero.png")),
+					statecheck.ExpectKnownValue(res, tfjsonpath.New("triggers_replace"), knownvalue.MapExact(map[string]knownvalue.Check{"release": knownvalue.StringExact("1")})),
+					statecheck.ExpectKnownValue(res, tfjsonpath.New("url"), knownvalue.StringExact(hostedURL))),
+				Check: expectStoredUploads(srv, 1),
+			},
+			{
+				// Adopted: from now on a change replaces as usual.
+				Config: remoteFileConfig(srv, strings.Replace(body, `release = "1"`, `release = "2"`, 1)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(res, plancheck.ResourceActionReplace)},
+				},
+				Check: expectStoredUploads(srv, 2),
+			},
+		},
+	})
+}
+
+func TestAccRemoteFile_InvalidImportID(t *testing.T) {
+	srv := testAccGateway(t, nil)
+	config := remoteFileConfig(srv, fmt.Sprintf("source_url = %q", catURL))
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: config},
+			{
+				Config:        config,
+				ResourceName:  res,
+				ImportState:   true,
+				ImportStateId: "cdn.apimall.ai/uploads/2026/03/12/reference-image.png",
+				ExpectError: cliError(`Invalid import ID .*"cdn.apimall.ai/uploads/2026/03/12/reference-image.png" is not an absolute http\(s\) URL\. ` +
+					`Expected the hosted URL of a stored file`),
+			},
+		},
+	})
+}
+
+// Changing only the timeouts is an in-place update that uploads nothing.
+func TestAccRemoteFile_TimeoutsChangeIsAnInPlaceUpdate(t *testing.T) {
+	srv := testAccGateway(t, nil)
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: remoteFileConfig(srv, fmt.Sprintf("source_url = %q", catURL)), Check: expectStoredUploads(srv, 1)},
+			{
+				Config: remoteFileConfig(srv, fmt.Sprintf("source_url = %q\n  timeouts {\n    create = \"20m\"\n    read = \"30s\"\n  }", catURL)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(res, plancheck.ResourceActionUpdate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(res, tfjsonpath.New("timeouts").AtMapKey("create"), knownvalue.StringExact("20m")),
+				},
+				Check: expectStoredUploads(srv, 1),
+			},
+		},
+	})
+}
+
 // TestAccRemoteFile_ImportByIdentity needs a CLI with resource identity (Terraform or OpenTofu 1.12+).
 func TestAccRemoteFile_ImportByIdentity(t *testing.T) {
 	srv := testAccGateway(t, nil)
@@ -601,7 +679,7 @@ func TestAccProvider_ConfigurationErrors(t *testing.T) {
   base_url = "http://gateway.apimall.ai"
   api_key  = "k"
 }` + resourceBlock,
-			`(?i)https`,
+			`Invalid base URL .*uses plain http:// to a host that is not loopback`,
 		},
 		"max_retries out of range": {
 			fmt.Sprintf("provider \"apimall\" {\n  base_url = %q\n  api_key = \"k\"\n  max_retries = 11\n}\n", srv.URL()) + resourceBlock,
@@ -628,6 +706,91 @@ func TestAccProvider_ConfigurationErrors(t *testing.T) {
 	if got := srv.UploadAttempts(); got != 0 {
 		t.Errorf("invalid provider configurations reached the gateway %d times", got)
 	}
+}
+
+// The environment variables configure what the provider block leaves out, and lose to what it
+// sets. Not parallel: the variables belong to the whole process.
+func TestAccProvider_EnvironmentFallbacks(t *testing.T) {
+	srv := testAccGateway(t, nil)
+	resourceBlock := fmt.Sprintf("\nresource \"apimall_remote_file\" \"test\" {\n  source_url = %q\n}\n", catURL)
+	t.Run("environment alone", func(t *testing.T) {
+		t.Setenv(envBaseURL, srv.URL())
+		t.Setenv(envAPIKey, srv.APIKey())
+		t.Setenv(envMaxRetries, "0")
+		srv.FailNext(1, fakeapimall.Fault{Status: http.StatusServiceUnavailable, RetryAfter: "0"})
+		resource.Test(t, resource.TestCase{
+			ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+			Steps: []resource.TestStep{{
+				Config:      `provider "apimall" {}` + resourceBlock,
+				ExpectError: cliError(`Upload from URL failed .*API Mall answered 503`),
+			}, {
+				// The failure above was APIMALL_MAX_RETRIES=0 at work; without a fault it uploads.
+				Config: `provider "apimall" {}` + resourceBlock,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(res, tfjsonpath.New("url"), knownvalue.StringRegexp(regexp.MustCompile("^"+regexp.QuoteMeta(srv.URL())+"/"))),
+				},
+			}},
+		})
+	})
+	t.Run("the provider block wins", func(t *testing.T) {
+		t.Setenv(envBaseURL, "https://gateway.invalid")
+		t.Setenv(envAPIKey, "not-the-key")
+		t.Setenv(envMaxRetries, "0")
+		srv.FailNext(1, fakeapimall.Fault{Status: http.StatusServiceUnavailable, RetryAfter: "0"})
+		resource.Test(t, resource.TestCase{
+			ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+			Steps: []resource.TestStep{{
+				Config: providerConfig(srv, "max_retries = 1") + resourceBlock,
+				Check:  expectStoredUploads(srv, 2),
+			}},
+		})
+	})
+	for name, tc := range map[string]struct{ variable, value, want string }{
+		"invalid APIMALL_BASE_URL": {envBaseURL, "http://gateway.apimall.ai",
+			`Invalid APIMALL_BASE_URL .*The APIMALL_BASE_URL environment variable is not usable: base URL "http://gateway.apimall.ai" uses plain http://`},
+		"invalid APIMALL_MAX_RETRIES": {envMaxRetries, "eleven",
+			`Invalid APIMALL_MAX_RETRIES .*The APIMALL_MAX_RETRIES environment variable is "eleven"; expected a whole number between 0 and 10`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(tc.variable, tc.value)
+			t.Setenv(envAPIKey, "k")
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps:                    []resource.TestStep{{Config: `provider "apimall" {}` + resourceBlock, PlanOnly: true, ExpectError: cliError(tc.want)}},
+			})
+		})
+	}
+}
+
+// An api_key that is only known at apply time (here the output of another resource) does not
+// stop the plan; the upload uses it once it is known.
+func TestAccProvider_UnknownAPIKeyAtPlan(t *testing.T) {
+	srv := testAccGateway(t, nil)
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_4_0)},
+		Steps: []resource.TestStep{{
+			Config: fmt.Sprintf(`
+resource "terraform_data" "key" {
+  input = %q
+}
+
+provider "apimall" {
+  base_url = %q
+  api_key  = terraform_data.key.output
+}
+
+resource "apimall_remote_file" "test" {
+  source_url = %q
+}
+`, srv.APIKey(), srv.URL(), catURL),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(res, tfjsonpath.New("key"), knownvalue.StringRegexp(keyPattern)),
+			},
+			Check: expectStoredUploads(srv, 1),
+		}},
+	})
 }
 
 // TestAccProvider_NoKeyNoResources shows that a configuration with nothing to upload plans
