@@ -89,7 +89,8 @@ func run(ctx context.Context, quick bool, cliPath, outPath, only string) error {
 		}
 		if err := step.run(ctx, w, p); err != nil {
 			if ctx.Err() != nil {
-				return ctx.Err()
+				// Says which signal stopped the run, where ctx.Err would say only "canceled".
+				return context.Cause(ctx)
 			}
 			failures = append(failures, err.Error())
 			fmt.Fprintf(w, "\n**FAILED**: %s\n\n", err)
@@ -108,8 +109,12 @@ func run(ctx context.Context, quick bool, cliPath, outPath, only string) error {
 
 // harness holds what every scenario shares: the built provider, the CLI and a scratch dir.
 type harness struct {
-	root        string
-	work        string
+	root string
+	work string
+	// sockets is where the provider processes put their go-plugin sockets. A provider that is
+	// killed (the CLI stopped by Ctrl-C, or the start-up scenario) leaves its socket behind, and
+	// here it goes with the scratch directory instead of piling up in /tmp.
+	sockets     string
 	providerBin string
 	cliConfig   string
 	cli         string
@@ -125,7 +130,11 @@ func newHarness(ctx context.Context, cliPath string) (*harness, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &harness{root: root, work: work}
+	h := &harness{root: root, work: work, sockets: filepath.Join(work, "sockets")}
+	if err := os.Mkdir(h.sockets, 0o755); err != nil {
+		h.close()
+		return nil, fmt.Errorf("creating the plugin socket directory: %w", err)
+	}
 	h.providerBin = filepath.Join(work, "bin", "terraform-provider-apimall")
 	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", h.providerBin, ".")
 	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
@@ -161,7 +170,9 @@ func (h *harness) close() { _ = os.RemoveAll(h.work) }
 func (h *harness) command(ctx context.Context, dir string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, h.cli, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+h.cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1")
+	// The CLI passes its environment on to the provider processes it starts.
+	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+h.cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1",
+		"PLUGIN_UNIX_SOCKET_DIR="+h.sockets)
 	return cmd
 }
 

@@ -1,16 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,8 +18,13 @@ import (
 	"github.com/apimall/terraform-provider-apimall/internal/fakeapimall"
 )
 
+// signalContext ends on the first Ctrl-C or SIGTERM, which stops the CLI run in progress and
+// lets the scratch directory be removed. Past that first signal the default action is back, so
+// a second Ctrl-C ends the harness at once should that cleanup hang.
 func signalContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop)
+	return ctx, stop
 }
 
 // writeConfig writes a configuration of n resources into a new directory: terraform_data for
@@ -120,24 +123,25 @@ func (h *harness) checkConverged(ctx context.Context, dir string, n int, srv *fa
 	return nil
 }
 
-// cliRun is one CLI run: its wall time, and where the CPU time went.
+// cliRun is one CLI run: its wall time, and where the CPU time went. harness is this process:
+// the in-process gateway together with the harness's own work, which getrusage cannot split.
 type cliRun struct {
-	wall, cli, provider, gateway time.Duration
+	wall, cli, provider, harness time.Duration
 	providerPeakKiB              int64
 }
 
 // measure runs the CLI in dir and splits its CPU time between the CLI itself, the provider
-// processes it started, and the in-process gateway.
+// processes it started, and this process (gateway and harness).
 func (h *harness) measure(ctx context.Context, dir string, args ...string) (cliRun, error) {
-	rss := watchRSS(h.providerBin)
-	childrenBefore, gatewayBefore := childrenCPU(), selfCPU()
+	rss := watchRSS(h.providerBin, h.cli)
+	childrenBefore, selfBefore := childrenCPU(), selfCPU()
 	wall, err := h.tf(ctx, dir, args...)
 	peak, provider := rss.stop()
 	return cliRun{
 		wall:            wall,
 		cli:             max(childrenCPU()-childrenBefore-provider, 0),
 		provider:        provider,
-		gateway:         selfCPU() - gatewayBefore,
+		harness:         selfCPU() - selfBefore,
 		providerPeakKiB: peak,
 	}, err
 }
@@ -194,12 +198,12 @@ func (h *harness) overhead(ctx context.Context, w io.Writer, p plan) error {
 			secs(r.floorPlan.wall), secs(r.apimallPlan.wall), ratio(r.apimallPlan.wall, r.floorPlan.wall),
 			float64(max(r.apimallApply.providerPeakKiB, r.apimallPlan.providerPeakKiB))/1024)
 	}
-	fmt.Fprintf(w, "\nWhere the CPU time went (CPU seconds; the machine has 2 cores): the CLI process itself, the provider processes it started, the in-process gateway.\n\n")
-	fmt.Fprintf(w, "| N | apply: CLI, floor | apply: CLI, apimall | apply: provider | apply: gateway | refresh: CLI, floor | refresh: CLI, apimall | refresh: provider | refresh: gateway |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(w, "\nWhere the CPU time went (CPU seconds; the machine has 2 cores): the CLI process itself, the provider processes it started, and the harness process, which runs the gateway beside its own work (the provider watcher included): getrusage cannot split the two.\n\n")
+	fmt.Fprintf(w, "| N | apply: CLI, floor | apply: CLI, apimall | apply: provider | apply: gateway + harness | refresh: CLI, floor | refresh: CLI, apimall | refresh: provider | refresh: gateway + harness |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rows {
 		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.n,
-			secs(r.floorApply.cli), secs(r.apimallApply.cli), secs(r.apimallApply.provider), secs(r.apimallApply.gateway),
-			secs(r.floorPlan.cli), secs(r.apimallPlan.cli), secs(r.apimallPlan.provider), secs(r.apimallPlan.gateway))
+			secs(r.floorApply.cli), secs(r.apimallApply.cli), secs(r.apimallApply.provider), secs(r.apimallApply.harness),
+			secs(r.floorPlan.cli), secs(r.apimallPlan.cli), secs(r.apimallPlan.provider), secs(r.apimallPlan.harness))
 	}
 	fmt.Fprintln(w)
 	return nil
@@ -285,40 +289,6 @@ func (h *harness) latency(ctx context.Context, w io.Writer, p plan) error {
 	return nil
 }
 
-// startup times the provider from exec to its go-plugin handshake line, which it prints once
-// its gRPC server (schema included) is ready to serve.
-func (h *harness) startup(ctx context.Context, w io.Writer, _ plan) error {
-	const runs = 20
-	var times []time.Duration
-	for range runs {
-		cmd := exec.CommandContext(ctx, h.providerBin)
-		cmd.Env = append(os.Environ(),
-			"TF_PLUGIN_MAGIC_COOKIE=d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2",
-			"PLUGIN_PROTOCOL_VERSIONS=6", "PLUGIN_MIN_PORT=10000", "PLUGIN_MAX_PORT=25000")
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			return err
-		}
-		start := time.Now()
-		if err := cmd.Start(); err != nil {
-			return err
-		}
-		line, err := bufio.NewReader(stdout).ReadString('\n')
-		took := time.Since(start)
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if err != nil || !strings.Contains(line, "|6|") {
-			return fmt.Errorf("the provider did not hand shake: %q: %w", line, err)
-		}
-		times = append(times, took)
-	}
-	slices.Sort(times)
-	fmt.Fprintf(w, "## 4. Provider start-up\n\nFrom exec to the plugin handshake (gRPC server up, protocol 6), %d runs.\n\n", runs)
-	fmt.Fprintf(w, "| min | median | p90 | max |\n|---:|---:|---:|---:|\n| %s | %s | %s | %s |\n\n",
-		ms(times[0]), ms(times[runs/2]), ms(times[runs*9/10]), ms(times[runs-1]))
-	return nil
-}
-
 func (h *harness) soak(ctx context.Context, w io.Writer, p plan) error {
 	n := p.soakN
 	srv, err := h.gateway()
@@ -346,6 +316,9 @@ func (h *harness) soak(ctx context.Context, w io.Writer, p plan) error {
 		runs++
 		if _, lastErr = h.tf(ctx, dir, "apply", "-auto-approve", "-input=false", "-no-color", "-parallelism=20"); lastErr == nil {
 			break
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
 	}
 	took := time.Since(start)
@@ -387,15 +360,28 @@ func (h *harness) interrupt(ctx context.Context, w io.Writer, p plan) error {
 	var output strings.Builder
 	cmd.Stdout, cmd.Stderr = &output, &output
 	if err := cmd.Start(); err != nil {
-		return err
+		return fmt.Errorf("starting the apply to interrupt: %w", err)
 	}
-	for srv.Stats().StoredUploads < n/2 {
-		time.Sleep(20 * time.Millisecond)
+	ended := make(chan struct{})
+	var waitErr error
+	go func() {
+		waitErr = cmd.Wait()
+		close(ended)
+	}()
+	half := n / 2
+	if err := waitUntil(ctx, ended, 20*time.Millisecond, func() bool { return srv.Stats().StoredUploads >= half }); err != nil {
+		// On Ctrl-C the context stops the CLI; it must be gone before its directory is removed.
+		<-ended
+		if errors.Is(err, errEndedFirst) {
+			return fmt.Errorf("interrupt: the apply ended (%s) with %d of %d uploads stored, before the %d at which it was to be interrupted:\n%s",
+				exitDescription(waitErr), srv.Stats().StoredUploads, n, half, tail(output.String(), 2000))
+		}
+		return err
 	}
 	storedAtSignal := srv.Stats().StoredUploads
 	_ = cmd.Process.Signal(os.Interrupt)
 	signalled := time.Now()
-	waitErr := cmd.Wait()
+	<-ended
 	stopTook := time.Since(signalled)
 	afterKeys, _ := stateKeys(dir)
 	storedBefore := srv.Stats().StoredUploads
@@ -416,6 +402,31 @@ func (h *harness) interrupt(ctx context.Context, w io.Writer, p plan) error {
 	return nil
 }
 
+// errEndedFirst is waitUntil's answer when the process it watches ended before the condition held.
+var errEndedFirst = errors.New("the process ended before the condition held")
+
+// waitUntil polls cond every interval until it holds. It gives up when ctx ends (Ctrl-C), or
+// when ended is closed while cond still does not hold: once the process producing the change
+// is gone, cond may never hold, and polling on would hang the harness.
+func waitUntil(ctx context.Context, ended <-chan struct{}, interval time.Duration, cond func() bool) error {
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ended:
+			// The process may have made cond true on its way out.
+			if cond() {
+				return nil
+			}
+			return errEndedFirst
+		case <-ticker.C:
+		}
+	}
+	return nil
+}
+
 func exitDescription(err error) string {
 	if err == nil {
 		return "0 (finished first)"
@@ -424,73 +435,136 @@ func exitDescription(err error) string {
 }
 
 // rssWatcher samples the peak resident set (VmHWM) and the CPU time of every process running
-// the provider binary.
+// the provider binary. Its own CPU time counts in the harness's share, so it reads each entry
+// of /proc once and then follows only the providers it found.
 type rssWatcher struct {
-	done chan struct{}
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	peak int64            // KiB
-	cpu  map[string]int64 // clock ticks, by pid, as last seen
+	binary, cli string
+	done        chan struct{}
+	wg          sync.WaitGroup
+	// Only the sampling goroutine touches these until stop has waited for it.
+	peak      int64         // KiB
+	cpu       map[int]int64 // clock ticks, by provider pid, as last seen
+	providers map[int]bool  // provider pids, true while the process is still there
+	others    map[int]bool  // pids running something else
 }
 
-func watchRSS(binary string) *rssWatcher {
-	r := &rssWatcher{done: make(chan struct{}), cpu: map[string]int64{}}
+// watchRSS follows the processes running binary, which the CLI at cli starts.
+func watchRSS(binary, cli string) *rssWatcher {
+	r := &rssWatcher{
+		binary: resolved(binary), cli: resolved(cli), done: make(chan struct{}),
+		cpu: map[int]int64{}, providers: map[int]bool{}, others: map[int]bool{},
+	}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
+		ticker := time.NewTicker(50 * time.Millisecond)
+		defer ticker.Stop()
 		for {
-			r.sample(binary)
+			r.sample()
 			select {
 			case <-r.done:
 				return
-			case <-time.After(50 * time.Millisecond):
+			case <-ticker.C:
 			}
 		}
 	}()
 	return r
 }
 
-func (r *rssWatcher) sample(binary string) {
-	procs, _ := filepath.Glob("/proc/[0-9]*/exe")
-	for _, exe := range procs {
-		if target, err := os.Readlink(exe); err != nil || target != binary {
+// resolved is path with its symbolic links resolved, as /proc/PID/exe shows it.
+func resolved(path string) string {
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		return target
+	}
+	return path
+}
+
+func (r *rssWatcher) sample() {
+	proc, err := os.Open("/proc")
+	if err != nil {
+		return
+	}
+	names, _ := proc.Readdirnames(-1)
+	_ = proc.Close()
+	for _, name := range names {
+		pid, err := strconv.Atoi(name)
+		if err != nil || r.others[pid] {
 			continue
 		}
-		dir := filepath.Dir(exe)
-		if stat, err := os.ReadFile(filepath.Join(dir, "stat")); err == nil {
-			// Fields after the command name: utime and stime are the 12th and 13th.
-			if i := strings.LastIndexByte(string(stat), ')'); i > 0 {
-				if f := strings.Fields(string(stat)[i+1:]); len(f) > 12 {
-					utime, _ := strconv.ParseInt(f[11], 10, 64)
-					stime, _ := strconv.ParseInt(f[12], 10, 64)
-					r.mu.Lock()
-					r.cpu[dir] = utime + stime
-					r.mu.Unlock()
-				}
-			}
-		}
-		status, err := os.ReadFile(filepath.Join(dir, "status"))
-		if err != nil {
+		if _, known := r.providers[pid]; known {
 			continue
 		}
-		for _, line := range strings.Split(string(status), "\n") {
-			if fields := strings.Fields(line); len(fields) >= 2 && fields[0] == "VmHWM:" {
-				if kib, err := strconv.ParseInt(fields[1], 10, 64); err == nil {
-					r.mu.Lock()
-					r.peak = max(r.peak, kib)
-					r.mu.Unlock()
-				}
-			}
+		switch exe, err := os.Readlink("/proc/" + name + "/exe"); {
+		case err == nil && exe == r.binary:
+			r.providers[pid] = true
+		case err == nil && exe == r.cli:
+			// The CLI, or a child it forked that has not exec'd the provider yet: look again
+			// next time.
+		default:
+			r.others[pid] = true
 		}
 	}
+	for pid, running := range r.providers {
+		if running {
+			r.providers[pid] = r.read(pid)
+		}
+	}
+}
+
+// read records one provider's CPU time and peak RSS; it answers false once the process is gone.
+func (r *rssWatcher) read(pid int) bool {
+	dir := "/proc/" + strconv.Itoa(pid)
+	stat, err := os.ReadFile(dir + "/stat")
+	if err != nil {
+		return false
+	}
+	if ticks, ok := statCPU(stat); ok {
+		r.cpu[pid] = ticks
+	}
+	// A process that has exited but is not yet reaped has a stat and no memory figures.
+	if status, err := os.ReadFile(dir + "/status"); err == nil {
+		if kib, ok := statusPeakRSS(status); ok {
+			r.peak = max(r.peak, kib)
+		}
+	}
+	return true
+}
+
+// statCPU is the user plus system time, in clock ticks, in a /proc/PID/stat.
+func statCPU(stat []byte) (int64, bool) {
+	// The command name may hold spaces and parentheses; the fields after its closing
+	// parenthesis are fixed, utime and stime the 12th and 13th of them.
+	i := strings.LastIndexByte(string(stat), ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(stat)[i+1:])
+	if len(f) < 13 {
+		return 0, false
+	}
+	utime, errU := strconv.ParseInt(f[11], 10, 64)
+	stime, errS := strconv.ParseInt(f[12], 10, 64)
+	if errU != nil || errS != nil {
+		return 0, false
+	}
+	return utime + stime, true
+}
+
+// statusPeakRSS is the VmHWM line of a /proc/PID/status, in KiB.
+func statusPeakRSS(status []byte) (int64, bool) {
+	for _, line := range strings.Split(string(status), "\n") {
+		if fields := strings.Fields(line); len(fields) >= 2 && fields[0] == "VmHWM:" {
+			kib, err := strconv.ParseInt(fields[1], 10, 64)
+			return kib, err == nil
+		}
+	}
+	return 0, false
 }
 
 // stop ends the sampling and returns the peak RSS in KiB and the CPU time seen.
 func (r *rssWatcher) stop() (int64, time.Duration) {
 	close(r.done)
 	r.wg.Wait()
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	var ticks int64
 	for _, t := range r.cpu {
 		ticks += t
@@ -502,7 +576,8 @@ func (r *rssWatcher) stop() (int64, time.Duration) {
 // run, with the provider processes the CLI waited for.
 func childrenCPU() time.Duration { return cpuTime(syscall.RUSAGE_CHILDREN) }
 
-// selfCPU is the CPU time of this process so far: the in-process fake gateway's share.
+// selfCPU is the CPU time of this process so far: the in-process fake gateway's and the
+// harness's own, together.
 func selfCPU() time.Duration { return cpuTime(syscall.RUSAGE_SELF) }
 
 // cpuTime is the user plus system time getrusage reports for who.
