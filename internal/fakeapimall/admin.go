@@ -50,6 +50,7 @@ type fixtureSpec struct {
 	BodyBase64   string            `json:"body_base64"`
 	NoValidators bool              `json:"no_validators"`
 	Delay        string            `json:"delay"`
+	HeadStatus   int               `json:"head_status"`
 }
 
 type objectInfo struct {
@@ -84,7 +85,7 @@ POST   clear-faults          remove queued faults, fault rate, latency and limit
 GET    objects               stored objects (no bodies)
 DELETE objects/<key>         delete a stored object (its hosted URL then answers 404)
 GET    fixtures              fixture URLs
-PUT    fixtures              {"url":"http://assets.example.com/a.png","status":200,"header":{"ETag":"\"v2\""},"body_base64":"..","no_validators":false,"delay":"0s"}
+PUT    fixtures              {"url":"http://assets.example.com/a.png","status":200,"header":{"ETag":"\"v2\""},"body_base64":"..","no_validators":false,"delay":"0s","head_status":405}
 DELETE fixtures?url=<url>    remove a fixture`
 
 // serveAdmin is the admin API, for the command and the bench harness. It needs no key: the fake
@@ -190,7 +191,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		objs := s.Objects()
 		out := make([]objectInfo, len(objs))
 		for i, o := range objs {
-			out[i] = objectInfo{o.Key, s.baseURLFor(r) + "/" + o.Key, o.ContentType, o.Size, o.SourceURL, o.RequestID, o.Created}
+			out[i] = objectInfo{o.Key, s.baseURL + "/" + o.Key, o.ContentType, o.Size, o.SourceURL, o.RequestID, o.Created}
 		}
 		adminJSON(w, http.StatusOK, out)
 	case strings.HasPrefix(route, "objects/") && r.Method == http.MethodDelete:
@@ -206,7 +207,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		if !adminDecode(w, r, &in) {
 			return
 		}
-		f := Fixture{Status: in.Status, Body: []byte(in.Body), NoValidators: in.NoValidators, Header: http.Header{}}
+		f := Fixture{Status: in.Status, HeadStatus: in.HeadStatus, Body: []byte(in.Body), NoValidators: in.NoValidators, Header: http.Header{}}
 		if in.BodyBase64 != "" {
 			b, err := base64.StdEncoding.DecodeString(in.BodyBase64)
 			if err != nil {
@@ -227,7 +228,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			f.Delay = d
 		}
 		if err := s.setFixture(in.URL, f); err != nil {
-			adminError(w, "url: "+err.Error())
+			adminError(w, err.Error())
 			return
 		}
 		adminOK(w)

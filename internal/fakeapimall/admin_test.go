@@ -107,6 +107,8 @@ func TestAdminAPI(t *testing.T) {
 		{"POST", "fail-next", `{"status":500,"stal":"1s"}`},
 		{"POST", "fail-next", `{"target":"moon"}`},
 		{"PUT", "fixtures", `{"url":"relative.png"}`},
+		{"PUT", "fixtures", `{"url":"https://new.example.com/n.png","head_status":42}`},
+		{"PUT", "fixtures", `{"url":"https://new.example.com/n.png","status":1000}`},
 		{"GET", "nope", ""},
 	} {
 		if status, b := admin(t, s, bad.method, bad.route, bad.body); status == 200 {

@@ -38,9 +38,6 @@ func DemoFixtures() map[string]Fixture {
 	}
 }
 
-// DemoFixtures is the package-level DemoFixtures, for callers holding a Server.
-func (s *Server) DemoFixtures() map[string]Fixture { return DemoFixtures() }
-
 // demoPNG draws a 32x32 orange cat face.
 func demoPNG() []byte {
 	const n = 32

@@ -45,6 +45,11 @@ type Fixture struct {
 	NoValidators bool
 	// Delay holds the answer back, so a test can make a source time out.
 	Delay time.Duration
+	// HeadStatus, when not 0, is the status a HEAD request gets, with no body and none of the
+	// fixture's headers; GET is unchanged. It models origins that refuse HEAD (405) but serve
+	// GET, so a client's HEAD check of the source can fail while uploads still work: the
+	// gateway's own fetch only ever sends GET.
+	HeadStatus int
 }
 
 // Options configures a fake gateway. The zero value is usable.
@@ -85,6 +90,8 @@ type Server struct {
 	fixtureHosts   map[string]int     // host[:port] -> number of fixtures on it
 	objects        map[string]*Object
 	objectOrder    []string
+	keys           map[string]struct{} // every key ever given, deleted objects' included
+	nextSuffix     map[string]int      // plain key -> first number freeKey tries next
 	idem           map[string]*idemEntry
 	requests       []RecordedRequest
 	proxyRequests  []RecordedRequest
@@ -181,7 +188,7 @@ func NewTestServer(t testing.TB, opts Options) *Server {
 	return s
 }
 
-// newServer builds the state and handlers without listening, so Handler works on its own too.
+// newServer builds the state and handlers; Start adds the listeners and the URLs.
 func newServer(opts Options) (*Server, error) {
 	if opts.SourceTimeout <= 0 {
 		opts.SourceTimeout = DefaultSourceTimeout
@@ -195,6 +202,8 @@ func newServer(opts Options) (*Server, error) {
 		fixtures:       map[string]Fixture{},
 		fixtureHosts:   map[string]int{},
 		objects:        map[string]*Object{},
+		keys:           map[string]struct{}{},
+		nextSuffix:     map[string]int{},
 		idem:           map[string]*idemEntry{},
 		sourceRequests: map[string]int{},
 		sourceFetches:  map[string]int{},
@@ -205,7 +214,7 @@ func newServer(opts Options) (*Server, error) {
 	}
 	for u, f := range opts.Fixtures {
 		if err := s.setFixture(u, f); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("fixture %s: %w", u, err)
 		}
 	}
 	s.client = s.newSourceClient()
@@ -244,6 +253,7 @@ func (s *Server) APIKey() string { return s.apiKey }
 func (s *Server) ProxyURL() string { return s.proxyURL }
 
 // Handler is the gateway's handler (API, hosted objects, admin API), for mounting elsewhere.
+// Hosted URLs in its answers still point at URL(), where the objects are served too.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // ProxyHandler is the forward proxy's handler.
@@ -288,15 +298,6 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, newRequestID(), "not_found", "No route for "+r.Method+" "+r.URL.Path, nil)
 		})
 	}
-}
-
-// baseURLFor is the base of hosted URLs: the listener's when started, else the request's host
-// (when Handler is mounted in someone else's server).
-func (s *Server) baseURLFor(r *http.Request) string {
-	if s.baseURL != "" {
-		return s.baseURL
-	}
-	return "http://" + r.Host
 }
 
 // Requests returns every request the gateway recorded, oldest first.

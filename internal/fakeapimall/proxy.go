@@ -35,7 +35,7 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request) {
 		http.Error(rec, err.Error(), http.StatusBadRequest)
 		return
 	}
-	f, found, fixtureHost := s.lookupFixture(norm, host, s.sourceRequests)
+	f, found, fixtureHost := s.lookupFixture(norm, host, &s.sourceRequests)
 	if !fixtureHost {
 		http.Error(rec, "host "+host+" is not in the fixture table; the fake proxy never reaches the network", http.StatusBadGateway)
 		return
@@ -56,6 +56,13 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		rec.Header().Set("Allow", "GET, HEAD")
 		http.Error(rec, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if r.Method == http.MethodHead && f.HeadStatus != 0 {
+		if f.HeadStatus == http.StatusMethodNotAllowed {
+			rec.Header().Set("Allow", http.MethodGet) // a 405 must say what is allowed (RFC 9110)
+		}
+		rec.WriteHeader(f.HeadStatus)
 		return
 	}
 	writeFixture(rec, r, f)

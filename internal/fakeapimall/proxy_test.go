@@ -152,3 +152,59 @@ func TestProxy_RefusesOtherRequests(t *testing.T) {
 		t.Errorf("POST: %d", resp.StatusCode)
 	}
 }
+
+// TestProxy_HeadStatus models an origin that refuses HEAD but serves GET, so that a client's
+// source check can fail while the gateway's upload, which only GETs, still works.
+func TestProxy_HeadStatus(t *testing.T) {
+	png := DemoFixtures()[DemoImageURL].Body
+	header := http.Header{"Content-Type": {"image/png"}}
+	s := NewTestServer(t, Options{Fixtures: map[string]Fixture{
+		"http://assets.example.com/no-head.png":   {Header: header, Body: png, HeadStatus: http.StatusMethodNotAllowed},
+		"http://assets.example.com/head-403.png":  {Header: header, Body: png, HeadStatus: http.StatusForbidden},
+		"http://assets.example.com/plain.png":     {Header: header, Body: png},
+		"http://assets.example.com/gone-head.png": {Status: http.StatusGone, HeadStatus: http.StatusMethodNotAllowed},
+	}})
+	// A fixture put through the admin API, as the command's users would.
+	mustAdmin(t, s, "PUT", "fixtures", `{"url":"http://assets.example.com/admin.png","header":{"Content-Type":"image/png"},"body":"\u0089PNG","head_status":405}`)
+	c := proxyClient(t, s)
+	tests := []struct {
+		url                string
+		wantHead, wantGet  int
+		wantGetBody        []byte
+		wantUploadSucceeds bool
+	}{
+		{"http://assets.example.com/no-head.png", 405, 200, png, true},
+		{"http://assets.example.com/head-403.png", 403, 200, png, true},
+		{"http://assets.example.com/plain.png", 200, 200, png, true},
+		{"http://assets.example.com/gone-head.png", 405, 410, nil, false},
+		{"http://assets.example.com/admin.png", 405, 200, []byte("\u0089PNG"), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			resp, body := do(t, c, http.MethodHead, tt.url)
+			if resp.StatusCode != tt.wantHead || len(body) != 0 {
+				t.Errorf("HEAD: %d with %d body bytes, want %d and none", resp.StatusCode, len(body), tt.wantHead)
+			}
+			if tt.wantHead == http.StatusMethodNotAllowed && resp.Header.Get("Allow") != http.MethodGet {
+				t.Errorf("HEAD 405 with Allow %q, want GET", resp.Header.Get("Allow"))
+			}
+			if tt.wantHead != http.StatusOK && resp.Header.Get("Etag") != "" {
+				t.Errorf("refused HEAD sent the fixture's validators: %v", resp.Header)
+			}
+			resp, body = do(t, c, http.MethodGet, tt.url)
+			if resp.StatusCode != tt.wantGet || (tt.wantGetBody != nil && !bytes.Equal(body, tt.wantGetBody)) {
+				t.Errorf("GET: %d %q", resp.StatusCode, body)
+			}
+			up, raw, _ := upload(t, s, `{"url":"`+tt.url+`"}`)
+			if got := up.StatusCode == http.StatusOK; got != tt.wantUploadSucceeds {
+				t.Errorf("upload: %d %s", up.StatusCode, raw)
+			}
+			if n := s.SourceRequests(tt.url); n != 2 {
+				t.Errorf("SourceRequests = %d, want 2 (HEAD and GET)", n)
+			}
+		})
+	}
+	if status, b := admin(t, s, "PUT", "fixtures", `{"url":"http://assets.example.com/x.png","head_status":"405"}`); status != http.StatusBadRequest {
+		t.Errorf("head_status as a string: %d %s", status, b)
+	}
+}

@@ -1,6 +1,7 @@
 package fakeapimall
 
 import (
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -89,5 +90,55 @@ func TestConcurrentUploads(t *testing.T) {
 	st := s.Stats()
 	if st.StoredUploads != len(s.Objects()) || st.InFlightUploads != 0 || st.UploadAttempts < n {
 		t.Errorf("stats %+v, objects %d", st, len(s.Objects()))
+	}
+}
+
+// TestResetStats_ConcurrentWithTraffic is meant for -race: the admin API resets the counters at
+// any moment, while uploads and proxied requests are counting their sources.
+func TestResetStats_ConcurrentWithTraffic(t *testing.T) {
+	const src = "http://assets.example.com/logo.png"
+	s := NewTestServer(t, Options{Fixtures: map[string]Fixture{src: DemoFixtures()[DemoImageURL]}})
+	c := proxyClient(t, s)
+	body := `{"url":"` + src + `"}`
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 25 {
+				resp, err := noRedirects.Do(newUploadRequest(t, s, body, ""))
+				if err != nil {
+					t.Errorf("upload: %v", err)
+					return
+				}
+				resp.Body.Close()
+			}
+		})
+		wg.Go(func() {
+			for range 25 {
+				resp, err := c.Head(src)
+				if err != nil {
+					t.Errorf("HEAD through the proxy: %v", err)
+					return
+				}
+				resp.Body.Close()
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 200 {
+			s.ResetStats()
+			_ = s.SourceFetches(src)
+			_ = s.SourceRequests(src)
+		}
+	})
+	wg.Wait()
+
+	// Once the resets stop, every count lands in the maps the accessors read.
+	s.ResetStats()
+	mustUpload(t, s, body)
+	if resp, _ := do(t, c, http.MethodHead, src); resp.StatusCode != http.StatusOK {
+		t.Fatalf("HEAD through the proxy: %d", resp.StatusCode)
+	}
+	if f, r := s.SourceFetches(src), s.SourceRequests(src); f != 1 || r != 1 {
+		t.Errorf("after a reset: SourceFetches %d SourceRequests %d, want 1 and 1", f, r)
 	}
 }

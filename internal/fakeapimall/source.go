@@ -80,7 +80,17 @@ func (s *Server) SetFixture(sourceURL string, f Fixture) {
 func (s *Server) setFixture(sourceURL string, f Fixture) error {
 	norm, host, err := normalizeURL(sourceURL)
 	if err != nil {
-		return err
+		return fmt.Errorf("url: %w", err)
+	}
+	// Checked here, not when answering: net/http panics on a status outside 100-999, which would
+	// show up as a dropped connection far from the fixture that caused it.
+	for _, c := range []struct {
+		name string
+		code int
+	}{{"status", f.Status}, {"head_status", f.HeadStatus}} {
+		if c.code != 0 && (c.code < 100 || c.code > 599) {
+			return fmt.Errorf("%s %d is not an HTTP status (100-599, or 0 for the default)", c.name, c.code)
+		}
 	}
 	f.Header = f.Header.Clone()
 	f.Body = append([]byte(nil), f.Body...)
@@ -136,7 +146,7 @@ func (s *Server) SourceFetches(sourceURL string) int {
 }
 
 // countFor reads sourceURL's entry in one of the per-source counters. It takes the field's
-// address because Reset replaces the maps: the field itself is read under the lock.
+// address because ResetStats replaces the maps: the field itself is read under the lock.
 func (s *Server) countFor(counts *map[string]int, sourceURL string) int {
 	norm, _, err := normalizeURL(sourceURL)
 	if err != nil {
@@ -154,14 +164,16 @@ func ETagOf(body []byte) string {
 }
 
 // lookupFixture reports the fixture of a normalized URL and whether its host is served from the
-// table (then a missing fixture is a 404, as from a real origin).
-func (s *Server) lookupFixture(norm, host string, countAs map[string]int) (f Fixture, found, fixtureHost bool) {
+// table (then a missing fixture is a 404, as from a real origin), and counts the request in
+// countAs. Like countFor it takes the counter field's address, not the map: ResetStats replaces
+// the maps, so reading the field outside the lock races with it and can count into a discarded map.
+func (s *Server) lookupFixture(norm, host string, countAs *map[string]int) (f Fixture, found, fixtureHost bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f, found = s.fixtures[norm]
 	fixtureHost = s.fixtureHosts[host] > 0
-	if fixtureHost && countAs != nil {
-		countAs[norm]++
+	if fixtureHost {
+		(*countAs)[norm]++
 	}
 	return f, found, fixtureHost
 }
@@ -256,7 +268,7 @@ func (s *Server) fetchSource(ctx context.Context, raw string) (*fetchedSource, *
 			header http.Header
 			body   []byte
 		)
-		f, found, fixtureHost := s.lookupFixture(norm, host, s.sourceFetches)
+		f, found, fixtureHost := s.lookupFixture(norm, host, &s.sourceFetches)
 		if fixtureHost {
 			if f.Delay > 0 {
 				t := time.NewTimer(f.Delay)

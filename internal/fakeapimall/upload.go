@@ -16,8 +16,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/oklog/ulid/v2"
 )
 
 const (
@@ -118,7 +116,7 @@ func (s *Server) serveUpload(w *recorder, r *http.Request) {
 		return
 	}
 
-	status, respBody, respID, replayed := s.uploadIdempotent(r.Context(), r.Header.Get("Idempotency-Key"), req, requestID, s.baseURLFor(r))
+	status, respBody, respID, replayed := s.uploadIdempotent(r.Context(), r.Header.Get("Idempotency-Key"), req, requestID)
 	if status == 0 {
 		return // client went away while waiting for the first request with its key
 	}
@@ -187,9 +185,9 @@ func (s *Server) sleepLatency(ctx context.Context) bool {
 // uploadIdempotent runs the upload once per Idempotency-Key. A request repeating a key waits for
 // the first one and replays its answer (status, body and request id) when it succeeded; a failed
 // first attempt leaves no record, so the repeat runs afresh. status 0 means ctx ended first.
-func (s *Server) uploadIdempotent(ctx context.Context, key string, req uploadRequest, requestID, base string) (status int, body []byte, respID string, replayed bool) {
+func (s *Server) uploadIdempotent(ctx context.Context, key string, req uploadRequest, requestID string) (status int, body []byte, respID string, replayed bool) {
 	if key == "" {
-		status, body = s.upload(ctx, req, requestID, base)
+		status, body = s.upload(ctx, req, requestID)
 		return status, body, requestID, false
 	}
 	fp := req.fingerprint()
@@ -232,7 +230,7 @@ func (s *Server) uploadIdempotent(ctx context.Context, key string, req uploadReq
 		s.mu.Unlock()
 		close(e.done)
 	}()
-	status, body = s.upload(ctx, req, requestID, base)
+	status, body = s.upload(ctx, req, requestID)
 	if status == http.StatusOK {
 		s.mu.Lock()
 		e.status, e.body, e.requestID = status, body, requestID
@@ -242,7 +240,7 @@ func (s *Server) uploadIdempotent(ctx context.Context, key string, req uploadReq
 }
 
 // upload fetches, checks and stores one source and returns the answer to send.
-func (s *Server) upload(ctx context.Context, req uploadRequest, requestID, base string) (int, []byte) {
+func (s *Server) upload(ctx context.Context, req uploadRequest, requestID string) (int, []byte) {
 	src, e := s.fetchSource(ctx, req.URL)
 	if e != nil {
 		return e.status, errorBody(requestID, e.code, e.message, e.details)
@@ -261,14 +259,15 @@ func (s *Server) upload(ctx context.Context, req uploadRequest, requestID, base 
 		}
 	}
 	now := time.Now().UTC()
-	// The ULID prefix keeps keys unique even when the same name is uploaded twice in a day.
-	key := "uploads/" + now.Format("2006/01/02") + "/" + strings.ToLower(ulid.Make().String()) + "-" + sanitizeName(name)
 	obj := &Object{
-		Key: key, ContentType: ct, Size: int64(len(src.body)), Body: src.body,
+		ContentType: ct, Size: int64(len(src.body)), Body: src.body,
 		SourceURL: req.URL, RequestID: requestID, Created: now,
 	}
 	fp := req.fingerprint()
 	s.mu.Lock()
+	// Chosen under the lock, so two uploads of one name at once never get the same key.
+	key := s.freeKey("uploads/"+now.Format("2006/01/02")+"/", sanitizeName(name))
+	obj.Key = key
 	s.objects[key] = obj
 	s.objectOrder = append(s.objectOrder, key)
 	s.stats.StoredUploads++
@@ -280,9 +279,34 @@ func (s *Server) upload(ctx context.Context, req uploadRequest, requestID, base 
 
 	return http.StatusOK, encodeJSON(successEnvelope{
 		Success:   true,
-		Data:      successData{URL: base + "/" + key, Key: key, ContentType: ct, FileSize: obj.Size},
+		Data:      successData{URL: s.baseURL + "/" + key, Key: key, ContentType: ct, FileSize: obj.Size},
 		RequestID: requestID,
 	})
+}
+
+// freeKey returns dir+name when no upload ever had that key, else the first free numbered
+// variant (cat.png, cat-2.png, cat-3.png...), as the contract wants keys that read like the file
+// yet differ per upload. Keys of deleted objects stay taken: a hosted URL that went 404 must not
+// start serving another file. s.mu must be held.
+func (s *Server) freeKey(dir, name string) string {
+	key := dir + name
+	if _, taken := s.keys[key]; taken {
+		ext := path.Ext(name)
+		stem := strings.TrimSuffix(name, ext)
+		// nextSuffix remembers where the last search ended, so the n-th upload of a name does
+		// not probe the n-1 keys before it.
+		n := max(s.nextSuffix[dir+name], 2)
+		for {
+			key = fmt.Sprintf("%s%s-%d%s", dir, stem, n, ext)
+			if _, taken := s.keys[key]; !taken {
+				break
+			}
+			n++
+		}
+		s.nextSuffix[dir+name] = n + 1
+	}
+	s.keys[key] = struct{}{}
+	return key
 }
 
 var knownFields = []string{"url", "filename", "content_type"}

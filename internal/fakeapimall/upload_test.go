@@ -1,10 +1,14 @@
 package fakeapimall
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"path"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -17,10 +21,8 @@ func TestUpload_ReferenceShape(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d: %s", resp.StatusCode, raw)
 	}
-	day := time.Now().UTC().Format("2006/01/02")
-	keyRE := regexp.MustCompile(`^uploads/` + day + `/[0-9a-z]{26}-reference-image\.png$`)
-	if !keyRE.MatchString(env.Data.Key) {
-		t.Errorf("key %q does not match %s", env.Data.Key, keyRE)
+	if want := "uploads/" + time.Now().UTC().Format("2006/01/02") + "/reference-image.png"; env.Data.Key != want {
+		t.Errorf("key %q, want %q", env.Data.Key, want)
 	}
 	size := len(DemoFixtures()[DemoImageURL].Body)
 	// Byte for byte the layout of the reference example: field order, two-space indent.
@@ -209,23 +211,49 @@ func TestUpload_DemoFixtures(t *testing.T) {
 	}
 }
 
+// keyName is a key without its uploads/YYYY/MM/DD/ prefix, which it checks, so that a test is
+// not thrown by midnight passing between two uploads.
+func keyName(t *testing.T, key string) string {
+	t.Helper()
+	m := regexp.MustCompile(`^uploads/(\d{4}/\d{2}/\d{2})/([^/]+)$`).FindStringSubmatch(key)
+	if m == nil {
+		t.Fatalf("key %q is not uploads/YYYY/MM/DD/<name>", key)
+	}
+	if _, err := time.Parse("2006/01/02", m[1]); err != nil {
+		t.Fatalf("key %q: %v", key, err)
+	}
+	return m[2]
+}
+
 func TestUpload_KeysUniqueAndNamed(t *testing.T) {
 	s := newDemoServer(t)
 	s.SetFixture("https://assets.example.com/photos/My%20Cat%20(1).png", DemoFixtures()[DemoImageURL])
 	s.SetFixture("https://assets.example.com/", DemoFixtures()[DemoImageURL])
-	tests := []struct{ body, wantSuffix string }{
-		{`{"url":"https://assets.example.com/cat.png"}`, "-cat.png"},
-		{`{"url":"https://assets.example.com/cat.png","filename":"logo final.png"}`, "-logo-final.png"},
-		{`{"url":"https://assets.example.com/cat.png","filename":".hidden.png"}`, "-hidden.png"},
-		{`{"url":"https://assets.example.com/photos/My%20Cat%20(1).png"}`, "-My-Cat-1-.png"},
-		{`{"url":"https://assets.example.com/"}`, "-file"},
-		{`{"url":"https://assets.example.com/cat.png?v=2#frag"}`, ""},
-	}
 	s.SetFixture("https://assets.example.com/cat.png?v=2", DemoFixtures()[DemoImageURL])
+	s.SetFixture("https://assets.example.com/a.b.tar.gz", Fixture{Header: http.Header{"Content-Type": {"image/png"}}, Body: []byte("x")})
+	// In order, on one server: a name taken earlier gets the next free number before its extension.
+	tests := []struct{ body, wantName string }{
+		{`{"url":"https://assets.example.com/cat.png"}`, "cat.png"},
+		{`{"url":"https://assets.example.com/cat.png","filename":"logo final.png"}`, "logo-final.png"},
+		{`{"url":"https://assets.example.com/cat.png","filename":".hidden.png"}`, "hidden.png"},
+		{`{"url":"https://assets.example.com/photos/My%20Cat%20(1).png"}`, "My-Cat-1-.png"},
+		{`{"url":"https://assets.example.com/"}`, "file"},
+		{`{"url":"https://assets.example.com/"}`, "file-2"},
+		{`{"url":"https://assets.example.com/cat.png?v=2#frag"}`, "cat-2.png"},
+		{`{"url":"https://assets.example.com/cat.png","filename":"cat-4.png"}`, "cat-4.png"},
+		{`{"url":"https://assets.example.com/cat.png"}`, "cat-3.png"},
+		{`{"url":"https://assets.example.com/cat.png"}`, "cat-5.png"}, // cat-4.png was taken by name
+		{`{"url":"https://assets.example.com/cat.png","filename":"logo final.png"}`, "logo-final-2.png"},
+		{`{"url":"https://assets.example.com/a.b.tar.gz"}`, "a.b.tar.gz"},
+		{`{"url":"https://assets.example.com/a.b.tar.gz"}`, "a.b.tar-2.gz"},
+	}
 	for _, tt := range tests {
 		env := mustUpload(t, s, tt.body)
-		if !strings.HasSuffix(env.Data.Key, tt.wantSuffix) {
-			t.Errorf("%s: key %q, want suffix %q", tt.body, env.Data.Key, tt.wantSuffix)
+		if got := keyName(t, env.Data.Key); got != tt.wantName {
+			t.Errorf("%s: key %q, want name %q", tt.body, env.Data.Key, tt.wantName)
+		}
+		if env.Data.URL != s.URL()+"/"+env.Data.Key {
+			t.Errorf("url %q is not the hosted URL of key %q", env.Data.URL, env.Data.Key)
 		}
 	}
 	a := mustUpload(t, s, `{"url":"https://assets.example.com/cat.png"}`)
@@ -233,9 +261,65 @@ func TestUpload_KeysUniqueAndNamed(t *testing.T) {
 	if a.Data.Key == b.Data.Key || a.Data.URL == b.Data.URL || a.RequestID == b.RequestID {
 		t.Errorf("same upload twice got the same key or request id: %+v %+v", a, b)
 	}
-	if got := s.DuplicateUploads(); got != 2 {
-		// The first cat.png upload above plus these two: two repeats.
-		t.Errorf("DuplicateUploads = %d, want 2", got)
+	if got := s.DuplicateUploads(); got != 7 {
+		// Repeats of an earlier url, filename and content_type: cat.png four times, and "/",
+		// "logo final.png" and a.b.tar.gz once each. Numbered keys do not make them different.
+		t.Errorf("DuplicateUploads = %d, want 7", got)
+	}
+}
+
+// TestUpload_KeyOfDeletedObjectNotReused: a key names one upload for the life of the server, so
+// a hosted URL that went 404 never starts serving another file.
+func TestUpload_KeyOfDeletedObjectNotReused(t *testing.T) {
+	s := newDemoServer(t)
+	first := mustUpload(t, s, `{"url":"https://assets.example.com/cat.png"}`)
+	if !s.DeleteObject(first.Data.Key) {
+		t.Fatal("DeleteObject")
+	}
+	second := mustUpload(t, s, `{"url":"https://assets.example.com/cat.png"}`)
+	if keyName(t, first.Data.Key) != "cat.png" || keyName(t, second.Data.Key) != "cat-2.png" {
+		t.Errorf("keys %q then %q, want cat.png then cat-2.png", first.Data.Key, second.Data.Key)
+	}
+	if _, ok := s.Object(first.Data.Key); ok {
+		t.Errorf("deleted key %q serves an object again", first.Data.Key)
+	}
+}
+
+// TestUpload_KeysConcurrentSameName is meant for -race: the free name is chosen under the lock,
+// so parallel uploads of one name get cat.png, cat-2.png ... cat-N.png, each once.
+func TestUpload_KeysConcurrentSameName(t *testing.T) {
+	s := newDemoServer(t)
+	const n = 20
+	names := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			resp, err := noRedirects.Do(newUploadRequest(t, s, `{"url":"https://assets.example.com/cat.png"}`, ""))
+			if err != nil {
+				t.Errorf("upload %d: %v", i, err)
+				return
+			}
+			defer resp.Body.Close()
+			var env envelope
+			if err := json.NewDecoder(resp.Body).Decode(&env); err != nil || resp.StatusCode != http.StatusOK {
+				t.Errorf("upload %d: %d %v", i, resp.StatusCode, err)
+				return
+			}
+			names[i] = path.Base(env.Data.Key)
+		})
+	}
+	wg.Wait()
+	want := []string{"cat.png"}
+	for i := 2; i <= n; i++ {
+		want = append(want, fmt.Sprintf("cat-%d.png", i))
+	}
+	slices.Sort(names)
+	slices.Sort(want)
+	if !slices.Equal(names, want) {
+		t.Errorf("keys %v, want %v", names, want)
+	}
+	if len(s.Objects()) != n {
+		t.Errorf("%d objects stored, want %d", len(s.Objects()), n)
 	}
 }
 
@@ -253,5 +337,37 @@ func TestSanitizeName(t *testing.T) {
 		if got := sanitizeName(in); got != want {
 			t.Errorf("sanitizeName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestUpload_RequestBodyCap: the handler stops reading at 1 MiB, so a client cannot make the
+// gateway buffer an unbounded body; up to the cap, padding is just JSON whitespace.
+func TestUpload_RequestBodyCap(t *testing.T) {
+	s := newDemoServer(t)
+	const valid = `{"url":"https://assets.example.com/cat.png"}`
+	tests := []struct {
+		name       string
+		size       int
+		wantStatus int
+	}{
+		{"at the cap", 1 << 20, http.StatusOK},
+		{"one byte over", 1<<20 + 1, http.StatusBadRequest},
+		{"far over", 8 << 20, http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := valid + strings.Repeat(" ", tt.size-len(valid))
+			resp, raw, env := upload(t, s, body)
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status %d, want %d: %.200s", resp.StatusCode, tt.wantStatus, raw)
+			}
+			if tt.wantStatus == http.StatusBadRequest &&
+				(env.Error.Code != "invalid_request" || env.Error.Message != "Request body is larger than 1048576 bytes" || !requestIDPattern.MatchString(env.RequestID)) {
+				t.Errorf("error %+v, request id %q", env.Error, env.RequestID)
+			}
+		})
+	}
+	if n := s.StoredUploads(); n != 1 {
+		t.Errorf("stored %d objects, want 1 (the body at the cap)", n)
 	}
 }

@@ -1,7 +1,20 @@
 // Command apimall-fake runs the offline API Mall gateway on loopback, for demos and users' CI.
 //
-// It prints, one per line and first, APIMALL_BASE_URL=... and APIMALL_API_KEY=..., so a script
-// can read them (eval "$(apimall-fake | head -4)" style), then the admin API and proxy URLs.
+// Its standard output is four lines, APIMALL_BASE_URL=..., APIMALL_API_KEY=...,
+// APIMALL_FAKE_ADMIN_URL=... and APIMALL_FAKE_PROXY_URL=..., written at once; then it serves
+// until SIGINT or SIGTERM. A script starts it in the background with standard output going to a
+// file and reads the lines from the file once the last one is there (scripts/demo.sh does this):
+//
+//	apimall-fake >fake.env 2>fake.log &
+//	fake_pid=$!
+//	until grep -q '^APIMALL_FAKE_PROXY_URL=' fake.env; do sleep 0.1; done
+//	set -a; . ./fake.env; set +a
+//	...
+//	kill "$fake_pid"; wait "$fake_pid"
+//
+// Reading them through a pipe, as in eval "$(apimall-fake | head -4)", hangs for ever: the
+// command writes nothing more, so it never gets SIGPIPE when head exits, and $(...) waits for
+// the whole pipeline to end.
 package main
 
 import (
@@ -47,6 +60,12 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	// Caught from the start: a script may signal as soon as it has read the four lines, and
+	// before Notify a SIGTERM kills the process uncleanly, while a SIGINT to a background job
+	// of a non-interactive shell (started with SIGINT ignored) is lost altogether.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
 	fs := flag.NewFlagSet("apimall-fake", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:0", "gateway listen address (loopback only)")
@@ -121,8 +140,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stderr, "apimall-fake: Ctrl-C to stop")
 
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	<-ctx.Done()
 	stop() // a second signal now kills the process at once
 
