@@ -94,7 +94,7 @@ func TestAccRemoteFile_CreateDetectedType(t *testing.T) {
 				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
 			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue(res, tfjsonpath.New("url"), knownvalue.StringRegexp(regexp.MustCompile("^"+regexp.QuoteMeta(srv.URL())+`/uploads/\d{4}/\d{2}/\d{2}/.*cat\.png$`))),
+				statecheck.ExpectKnownValue(res, tfjsonpath.New("url"), knownvalue.StringRegexp(regexp.MustCompile("^"+regexp.QuoteMeta(srv.URL())+`/uploads/\d{4}/\d{2}/\d{2}/cat\.png$`))),
 				statecheck.ExpectKnownValue(res, tfjsonpath.New("key"), knownvalue.StringRegexp(keyPattern)),
 				statecheck.ExpectKnownValue(res, tfjsonpath.New("content_type"), knownvalue.StringExact("image/png")),
 				statecheck.ExpectKnownValue(res, tfjsonpath.New("file_size"), knownvalue.Int64Exact(fixtureSize(t, catURL))),
@@ -130,7 +130,7 @@ func TestAccRemoteFile_CreateWithFilenameAndContentType(t *testing.T) {
 				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
 			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue(res, tfjsonpath.New("key"), knownvalue.StringRegexp(regexp.MustCompile(`^uploads/\d{4}/\d{2}/\d{2}/.*welcome\.wav$`))),
+				statecheck.ExpectKnownValue(res, tfjsonpath.New("key"), knownvalue.StringRegexp(regexp.MustCompile(`^uploads/\d{4}/\d{2}/\d{2}/welcome\.wav$`))),
 				statecheck.ExpectKnownValue(res, tfjsonpath.New("content_type"), knownvalue.StringExact("audio/x-wav")),
 				statecheck.ExpectKnownValue(res, tfjsonpath.New("filename"), knownvalue.StringExact("welcome.wav")),
 				statecheck.ExpectKnownValue(res, tfjsonpath.New("file_size"), knownvalue.Int64Exact(fixtureSize(t, chimeURL))),
@@ -177,7 +177,7 @@ func TestAccRemoteFile_Replace(t *testing.T) {
 			step(fmt.Sprintf("source_url = %q\n  triggers_replace = { version = \"2\" }", catURL), 2),
 			step(fmt.Sprintf("source_url = %q\n  triggers_replace = { version = \"3\" }", catURL), 3),
 			step(fmt.Sprintf("source_url = %q\n  triggers_replace = { version = \"3\" }\n  filename = \"kitten.png\"", catURL), 4,
-				statecheck.ExpectKnownValue(res, tfjsonpath.New("key"), knownvalue.StringRegexp(regexp.MustCompile(`kitten\.png$`)))),
+				statecheck.ExpectKnownValue(res, tfjsonpath.New("key"), knownvalue.StringRegexp(regexp.MustCompile(`^uploads/\d{4}/\d{2}/\d{2}/kitten\.png$`)))),
 			step(fmt.Sprintf("source_url = %q\n  triggers_replace = { version = \"3\" }\n  filename = \"kitten.png\"\n  content_type = \"image/x-png\"", catURL), 5,
 				statecheck.ExpectKnownValue(res, tfjsonpath.New("content_type"), knownvalue.StringExact("image/x-png"))),
 			step(fmt.Sprintf("source_url = %q\n  triggers_replace = { version = \"3\" }\n  filename = \"kitten.mp4\"\n  content_type = \"video/mp4\"", clipURL), 6,
@@ -960,6 +960,55 @@ func TestAccRemoteFile_DetectSourceChanges(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(res, plancheck.ResourceActionUpdate)},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(res, tfjsonpath.New("source_fingerprint"), knownvalue.StringExact(`etag:"v2"`)),
+				},
+				Check: expectStoredUploads(srv, 2),
+			},
+		},
+	})
+}
+
+// A source whose check fails at create (here it refuses HEAD but serves GET, so the upload
+// works) gets its fingerprint recorded in place by the first plan that reaches it, without an
+// upload; changes are detected from then on.
+func TestAccRemoteFile_DetectSourceChangesRecordsAfterAFailedCheck(t *testing.T) {
+	refusesHead := logoFixture(t, `"v1"`, "", 0)
+	refusesHead.HeadStatus = http.StatusMethodNotAllowed
+	srv := detectGateway(t, refusesHead)
+	config := remoteFileConfig(srv, fmt.Sprintf("source_url = %q\n  detect_source_changes = true", logoURL), "max_retries = 0")
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(res, tfjsonpath.New("source_fingerprint"), knownvalue.StringExact("")),
+				},
+				Check: expectStoredUploads(srv, 1),
+			},
+			{
+				PreConfig: func() { srv.SetFixture(logoURL, logoFixture(t, `"v1"`, "", 0)) },
+				Config:    config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(res, plancheck.ResourceActionUpdate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(res, tfjsonpath.New("source_fingerprint"), knownvalue.StringExact(`etag:"v1"`)),
+				},
+				Check: expectStoredUploads(srv, 1),
+			},
+			{
+				PreConfig: func() { srv.SetFixture(logoURL, logoFixture(t, `"v2"`, "", 10)) },
+				Config:    config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(res, plancheck.ResourceActionReplace)},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(res, tfjsonpath.New("source_fingerprint"), knownvalue.StringExact(`etag:"v2"`)),
