@@ -109,7 +109,8 @@ func (r *remoteFileResource) Schema(ctx context.Context, _ resource.SchemaReques
 			},
 			"source_fingerprint": schema.StringAttribute{
 				MarkdownDescription: "What `detect_source_changes` compares: the source's strong `ETag`, else its weak `ETag`, else " +
-					"`Last-Modified`, else `Content-Length`. Empty when the source answered none of them; null when " +
+					"`Last-Modified`, else `Content-Length`. Empty when the source answered none of them, or could not be " +
+					"checked at create time (the next plan that reaches it records it in place); null when " +
 					"`detect_source_changes` is off.",
 				Computed: true,
 			},
