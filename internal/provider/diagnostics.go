@@ -89,7 +89,8 @@ func sourceChangedWarning(sourceURL, recorded, current string) diag.Diagnostic {
 func sourceIncomparableWarning(sourceURL, recorded, current string) diag.Diagnostic {
 	next := "Its changes cannot be detected until it answers one again."
 	if current != "" {
-		next = "The new validator is recorded in place and compared from the next plan on."
+		next = "To compare its new validator from now on, set detect_source_changes to false and apply, then back to " +
+			"true and apply: both are in-place updates that upload nothing."
 	}
 	return diag.NewAttributeWarningDiagnostic(path.Root("source_url"), "Could not compare the source with the recorded one",
 		fmt.Sprintf("%s now answers %s, but %s was recorded, so whether its content changed cannot be told. "+

@@ -110,7 +110,7 @@ func (r *remoteFileResource) Schema(ctx context.Context, _ resource.SchemaReques
 			"source_fingerprint": schema.StringAttribute{
 				MarkdownDescription: "What `detect_source_changes` compares: the source's strong `ETag`, else its weak `ETag`, else " +
 					"`Last-Modified`, else `Content-Length`. Empty when the source answered none of them, or could not be " +
-					"checked at create time (the next plan that reaches it records it in place); null when " +
+					"checked at create time (the next refresh that reaches it records it); null when " +
 					"`detect_source_changes` is off.",
 				Computed: true,
 			},
@@ -223,16 +223,15 @@ func (r *remoteFileResource) ModifyPlan(ctx context.Context, req resource.Modify
 			resp.Diagnostics.Append(sourceCheckWarning(sourceURL, err, readTimeout))
 			return
 		}
+		// The plan never updates the fingerprint in place: Terraform plans again during apply,
+		// and a second answer of the source that differed from the first (a failed check, say)
+		// would turn the planned update into no change, which Terraform rejects as an
+		// inconsistent final plan. A fingerprint missing since create is recorded by Read.
 		switch compareSources(recorded, current) {
 		case sourceSame:
 		case sourceIncomparable:
 			if recorded != "" {
 				resp.Diagnostics.Append(sourceIncomparableWarning(sourceURL, recorded, current))
-			}
-			// Nothing recorded (the check at create failed) or another validator now: record
-			// the current one in place, so that the next change is noticed.
-			if current != "" {
-				resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, fingerprintPath, types.StringValue(current))...)
 			}
 		case sourceChanged:
 			resp.Diagnostics.Append(sourceChangedWarning(sourceURL, recorded, current))
@@ -327,6 +326,7 @@ func (r *remoteFileResource) Read(ctx context.Context, req resource.ReadRequest,
 		if check.ContentLength >= 0 {
 			state.FileSize = types.Int64Value(check.ContentLength)
 		}
+		r.recordMissingFingerprint(ctx, &state, readTimeout)
 	default:
 		resp.Diagnostics.Append(hostedCheckWarning(state.URL.ValueString(), check.Reason, state.Key.ValueString()))
 	}
@@ -404,9 +404,22 @@ func (r *remoteFileResource) ImportState(ctx context.Context, req resource.Impor
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeyAdopt, []byte("true"))...)
 }
 
+// recordMissingFingerprint records the fingerprint of a source that could not be checked at
+// create (or had no validators then), once it answers with one. It runs in Read, as a refresh,
+// so that recording it never needs an update that a plan would have to promise. A check that
+// fails says nothing here: the plan's own check of the source reports it.
+func (r *remoteFileResource) recordMissingFingerprint(ctx context.Context, state *remoteFileModel, readTimeout time.Duration) {
+	if !state.DetectSourceChanges.ValueBool() || state.SourceFingerprint.IsNull() || state.SourceFingerprint.ValueString() != "" {
+		return
+	}
+	if current, err := r.currentFingerprint(ctx, state.SourceURL.ValueString(), readTimeout); err == nil && current != "" {
+		state.SourceFingerprint = types.StringValue(current)
+	}
+}
+
 // recordSourceFingerprint asks the source for its validators within the read timeout. A source
 // that cannot be checked, or has no validators, gives a warning and an empty fingerprint, which
-// the next plan that gets an answer replaces in place.
+// the next refresh that gets an answer replaces (recordMissingFingerprint).
 func (r *remoteFileResource) recordSourceFingerprint(ctx context.Context, sourceURL string, readTimeout time.Duration, diags *diag.Diagnostics) string {
 	fingerprint, err := r.currentFingerprint(ctx, sourceURL, readTimeout)
 	if err != nil {

@@ -971,8 +971,8 @@ func TestAccRemoteFile_DetectSourceChanges(t *testing.T) {
 }
 
 // A source whose check fails at create (here it refuses HEAD but serves GET, so the upload
-// works) gets its fingerprint recorded in place by the first plan that reaches it, without an
-// upload; changes are detected from then on.
+// works) gets its fingerprint recorded by the first refresh that reaches it, without an update
+// or an upload; changes are detected from then on.
 func TestAccRemoteFile_DetectSourceChangesRecordsAfterAFailedCheck(t *testing.T) {
 	refusesHead := logoFixture(t, `"v1"`, "", 0)
 	refusesHead.HeadStatus = http.StatusMethodNotAllowed
@@ -993,10 +993,11 @@ func TestAccRemoteFile_DetectSourceChangesRecordsAfterAFailedCheck(t *testing.T)
 				Check: expectStoredUploads(srv, 1),
 			},
 			{
+				// The refresh records it: no update, no upload.
 				PreConfig: func() { srv.SetFixture(logoURL, logoFixture(t, `"v1"`, "", 0)) },
 				Config:    config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(res, plancheck.ResourceActionUpdate)},
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
@@ -1221,8 +1222,9 @@ func TestRemoteFileModifyPlan_SourceFingerprint(t *testing.T) {
 			wantSummary: "Source changed; planning a new upload",
 			wantDetail:  []string{"last-modified 2026-11-23T10:00:00Z", "last-modified 2026-11-24T10:00:00Z"},
 		},
+		// Recorded by Read, never by a planned update (see ModifyPlan).
 		"nothing recorded at create, source answers now": {
-			recorded: "", fixture: logoFixture(t, `"v1"`, "", 0), planned: `etag:"v1"`,
+			recorded: "", fixture: logoFixture(t, `"v1"`, "", 0), planned: "",
 		},
 		"nothing recorded, still no validator": {
 			recorded: "", fixture: withHeaders(http.Header{"Content-Type": {"image/png"}}), planned: "",
@@ -1230,9 +1232,9 @@ func TestRemoteFileModifyPlan_SourceFingerprint(t *testing.T) {
 		"source stopped sending its etag": {
 			recorded:    `etag:"v1"`,
 			fixture:     withHeaders(http.Header{"Last-Modified": {"Tue, 24 Nov 2026 10:00:00 GMT"}}),
-			planned:     "last-modified:2026-11-24T10:00:00Z",
+			planned:     `etag:"v1"`,
 			wantSummary: "Could not compare the source with the recorded one",
-			wantDetail:  []string{`etag "v1" was recorded`, "recorded in place"},
+			wantDetail:  []string{`etag "v1" was recorded`, "set detect_source_changes to false and apply, then back to true"},
 		},
 		"source stopped sending any validator": {
 			recorded:    `etag:"v1"`,
@@ -1268,6 +1270,52 @@ func TestRemoteFileModifyPlan_SourceFingerprint(t *testing.T) {
 			}
 			if srv.SourceRequests(logoURL) != 1 {
 				t.Errorf("the plan sent %d requests to the source, want 1", srv.SourceRequests(logoURL))
+			}
+		})
+	}
+}
+
+// Read records a fingerprint that the create could not, once the source answers one, and sends
+// nothing to the source otherwise.
+func TestRemoteFileRead_RecordsAMissingFingerprint(t *testing.T) {
+	refusesHead := logoFixture(t, `"v1"`, "", 0)
+	refusesHead.HeadStatus = http.StatusMethodNotAllowed
+	cases := map[string]struct {
+		detect          bool
+		recorded        types.String
+		fixture         fakeapimall.Fixture
+		want            types.String
+		wantSourceHeads int
+	}{
+		"missing, source answers":   {true, types.StringValue(""), logoFixture(t, `"v1"`, "", 0), types.StringValue(`etag:"v1"`), 1},
+		"missing, source refuses":   {true, types.StringValue(""), refusesHead, types.StringValue(""), 1},
+		"recorded already":          {true, types.StringValue(`etag:"v0"`), logoFixture(t, `"v1"`, "", 0), types.StringValue(`etag:"v0"`), 0},
+		"detect_source_changes off": {false, types.StringNull(), logoFixture(t, `"v1"`, "", 0), types.StringNull(), 0},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			srv := detectGateway(t, tc.fixture)
+			uploadOutsideTerraform(t, srv)
+			obj := srv.Objects()[0]
+			obj.SourceURL = logoURL
+			r, state, identity := testResource(t, srv, 0)
+			ctx := context.Background()
+			model := storedModel(srv, obj, tc.detect, tc.recorded)
+			if diags := state.Set(ctx, &model); diags.HasError() {
+				t.Fatal(diags)
+			}
+			resp := fwresource.ReadResponse{State: state, Identity: identity}
+			r.Read(ctx, fwresource.ReadRequest{State: state, Identity: identity}, &resp)
+			if resp.Diagnostics.HasError() || resp.Diagnostics.WarningsCount() != 0 {
+				t.Fatalf("want no diagnostics, got %v", resp.Diagnostics)
+			}
+			var after remoteFileModel
+			resp.State.Get(ctx, &after)
+			if !after.SourceFingerprint.Equal(tc.want) {
+				t.Errorf("source_fingerprint after refresh = %s, want %s", after.SourceFingerprint, tc.want)
+			}
+			if got := srv.SourceRequests(logoURL); got != tc.wantSourceHeads {
+				t.Errorf("the refresh sent %d requests to the source, want %d", got, tc.wantSourceHeads)
 			}
 		})
 	}
