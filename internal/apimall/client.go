@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -193,19 +192,12 @@ func (c *Client) UploadFromURL(ctx context.Context, req UploadRequest) (UploadRe
 	}
 	run.logDuplicateRisk(idempotencyKey)
 	switch {
-	case resp == nil && run.last != nil:
-		// Cancelled, out of time, or the later attempts got no answer: say so, with the last
-		// answer that came, for its request_id.
-		cause := err
-		if ctx.Err() == nil && !errors.As(err, new(*waitPastDeadlineError)) {
-			cause = run.transportError(err)
-		}
-		return UploadResult{}, c.redact(&stoppedError{last: run.last, cause: cause, attempts: run.attempts})
+	case run.last != nil && (resp == nil || err != nil):
+		// An answer worth retrying came, but no final one: say why, with that answer for its
+		// request_id.
+		return UploadResult{}, c.redact(run.stopped(err))
 	case resp == nil:
 		return UploadResult{}, c.redact(run.transportError(err))
-	case run.last != nil && err != nil:
-		// A Retry-After past the deadline, or the context ended as the answer came.
-		return UploadResult{}, c.redact(&stoppedError{last: run.last, cause: err, attempts: run.attempts})
 	case run.last != nil:
 		return UploadResult{}, run.last
 	}

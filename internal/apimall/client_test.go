@@ -329,9 +329,77 @@ func TestUploadFromURL_LastAnswerSurvivesAttemptsWithoutOne(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.RequestID != "req_7" {
 		t.Fatalf("err = %v, want the 500 and its request_id reachable with errors.As", err)
 	}
-	for _, want := range []string{"No answer after 3 attempts", "Last answer (attempt 1): API Mall answered 500", "Request ID: req_7"} {
+	for _, want := range []string{"Gave up after 3 attempts; attempts 2 to 3 got no answer, the last: ", "EOF. Last answer (attempt 1): API Mall answered 500", "Request ID: req_7"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	// The advice the provider adds speaks of every attempt made, not of the one that answered.
+	if apiErr.Attempts != 3 || !strings.Contains(apiErr.Advice(), "after 3 attempts") {
+		t.Errorf("attempts %d, advice %q: want 3", apiErr.Attempts, apiErr.Advice())
+	}
+}
+
+// Cancelled while waiting after an attempt that got no answer: the error says both, and keeps
+// the answer before it.
+func TestUploadFromURL_CancelAfterAnAttemptWithoutAnswer(t *testing.T) {
+	srv := newScriptedServer(t,
+		answer{status: 500, retryAfter: "0", body: `{"success":false,"error":{"code":"internal_error","message":"Internal error"},"request_id":"req_8"}`},
+		answer{drop: true})
+	c, err := New(Config{BaseURL: srv.URL, APIKey: testKey, MaxRetries: 4, BackoffMin: 10 * time.Second, BackoffMax: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for len(srv.got()) < 2 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(100 * time.Millisecond) // attempt 2 has failed; the 5-10s backoff is running
+		cancel()
+	}()
+	_, err = c.UploadFromURL(ctx, catRequest)
+	want := "Cancelled while waiting to retry after 2 attempts; attempt 2 got no answer: "
+	if !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "Last answer (attempt 1): API Mall answered 500") {
+		t.Errorf("err = %v, want it to start %q and keep the 500", err, want)
+	}
+}
+
+// A retry that would have almost no time left once its wait is over fails at once instead.
+func TestUploadFromURL_RetryWithoutTimeForTheAttemptFailsAtOnce(t *testing.T) {
+	srv := newScriptedServer(t, answer{status: 429, retryAfter: "2", body: `{"success":false,"error":{"code":"rate_limited","message":"Rate limit exceeded"},"request_id":"req_9"}`})
+	ctx, cancel := context.WithTimeout(context.Background(), 2100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := testClient(t, srv.URL, 4).UploadFromURL(ctx, catRequest)
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("took %s, want an answer at once", took)
+	}
+	for _, want := range []string{"asked to retry after 2s (Retry-After), but the operation's deadline is", "too close for another attempt", "Request ID: req_9"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not say %q", err, want)
+		}
+	}
+	if strings.Contains(fmt.Sprint(err), "capped") {
+		t.Errorf("error %v says capped, but 2s is under the cap", err)
+	}
+}
+
+func TestRetriesCut(t *testing.T) {
+	stop := context.DeadlineExceeded
+	for _, tc := range []struct {
+		status int
+		err    error
+		want   error
+	}{
+		{503, stop, stop},
+		{429, stop, stop},
+		{403, stop, nil}, // never retried: nothing was cut short
+		{200, nil, nil},
+		{503, nil, nil},
+	} {
+		if got := retriesCut(&http.Response{StatusCode: tc.status}, tc.err); got != tc.want {
+			t.Errorf("retriesCut(%d, %v) = %v, want %v", tc.status, tc.err, got, tc.want)
 		}
 	}
 }

@@ -125,33 +125,49 @@ func formatDetails(details map[string]any) string {
 	return strings.Join(parts, ", ")
 }
 
-// stoppedError is a request given up before its retries ran out (its wait would pass the
-// deadline, the caller cancelled, or the attempts after an answer got none), with the last
-// answer it got. It unwraps to both, so errors.As finds the *APIError and errors.Is finds the
-// context's error.
+// stoppedError is a request that got an answer worth retrying but ended without a final one
+// (its next wait would pass the deadline, the caller cancelled, or the attempts after that
+// answer got none), with that answer. It unwraps to both, so errors.As finds the *APIError and
+// errors.Is finds the context's error.
 type stoppedError struct {
-	last     *APIError
-	cause    error
-	attempts int // made in all; last.Attempts is how many had been made when last came
+	last       *APIError // its Attempts counts every attempt made
+	answeredAt int       // the attempt that got last
+	attempts   int
+	noAnswer   error // the latest attempt's transport error when it got no answer
+	cause      error
 }
 
 func (e *stoppedError) Error() string {
+	cutShort := errors.Is(e.noAnswer, context.Canceled) || errors.Is(e.noAnswer, context.DeadlineExceeded)
 	var why string
 	switch {
 	case errors.As(e.cause, new(*waitPastDeadlineError)):
 		why = upperFirst(e.cause.Error())
-	case errors.Is(e.cause, context.Canceled) && e.attempts > e.last.Attempts:
+	case errors.Is(e.cause, context.Canceled) && cutShort:
 		why = fmt.Sprintf("Cancelled during attempt %d", e.attempts)
 	case errors.Is(e.cause, context.Canceled):
-		why = fmt.Sprintf("Cancelled while waiting to retry after %s", attempts(e.attempts))
-	case errors.Is(e.cause, context.DeadlineExceeded) && e.attempts > e.last.Attempts:
+		why = fmt.Sprintf("Cancelled while waiting to retry after %s", attempts(e.attempts)) + e.unanswered()
+	case errors.Is(e.cause, context.DeadlineExceeded) && cutShort:
 		why = fmt.Sprintf("The operation's deadline passed during attempt %d", e.attempts)
 	case errors.Is(e.cause, context.DeadlineExceeded):
-		why = fmt.Sprintf("The operation's deadline passed while waiting to retry after %s", attempts(e.attempts))
+		why = fmt.Sprintf("The operation's deadline passed while waiting to retry after %s", attempts(e.attempts)) + e.unanswered()
 	default:
-		why = upperFirst(e.cause.Error())
+		why = fmt.Sprintf("Gave up after %s", attempts(e.attempts)) + e.unanswered()
 	}
-	return fmt.Sprintf("%s. Last answer (attempt %d): %s", why, e.last.Attempts, e.last.Error())
+	return fmt.Sprintf("%s. Last answer (attempt %d): %s", why, e.answeredAt, e.last.Error())
+}
+
+// unanswered names the attempts after the last answer, which all got none, and why the latest
+// of them failed.
+func (e *stoppedError) unanswered() string {
+	switch first := e.answeredAt + 1; {
+	case e.noAnswer == nil:
+		return ""
+	case first == e.attempts:
+		return fmt.Sprintf("; attempt %d got no answer: %s", first, e.noAnswer)
+	default:
+		return fmt.Sprintf("; attempts %d to %d got no answer, the last: %s", first, e.attempts, e.noAnswer)
+	}
 }
 
 func (e *stoppedError) Unwrap() []error { return []error{e.last, e.cause} }

@@ -56,8 +56,17 @@ func (c *Client) Head(ctx context.Context, rawURL string) (HeadResult, error) {
 		ETag:          resp.Header.Get("ETag"),
 		LastModified:  resp.Header.Get("Last-Modified"),
 		Attempts:      run.attempts,
-		RetriesCut:    c.redact(err),
+		RetriesCut:    c.redact(retriesCut(resp, err)),
 	}, nil
+}
+
+// retriesCut is the error that stopped the retries of an answer worth retrying; an answer that
+// is never retried (403, say) was not cut short, whatever ended the context meanwhile.
+func retriesCut(resp *http.Response, err error) error {
+	if err == nil || !retryableStatus(resp.StatusCode) {
+		return nil
+	}
+	return err
 }
 
 // HostedState is what a check of a hosted file found.

@@ -30,6 +30,9 @@ type run struct {
 	// attemptMethod and attemptURL name the request in the log line of an attempt that got no
 	// answer, which has no response to read them from.
 	attemptMethod, attemptURL string
+	// noAnswer is the transport error of the latest attempt when it got no answer at all; nil
+	// when it got one.
+	noAnswer error
 	nextWait                  time.Duration
 	// upload is set for API calls: each answer is read and decoded as it arrives, so that the
 	// attempt's log line has the envelope's request_id, and so that the last answer survives a
@@ -147,6 +150,10 @@ func retryableStatus(status int) bool {
 
 func (r *run) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	r.releaseSlot() // the server has answered (or failed to): this attempt is no longer in flight
+	r.noAnswer = nil
+	if resp == nil {
+		r.noAnswer = err
+	}
 	r.logAttempt(resp, err, r.inspect(resp))
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return false, ctxErr
@@ -168,7 +175,9 @@ func (r *run) checkRetry(ctx context.Context, resp *http.Response, err error) (b
 	r.nextWait = w.wait
 	if deadline, ok := ctx.Deadline(); ok {
 		left := time.Until(deadline)
-		if w.least > left {
+		// A retry that would start with almost no time left cannot finish: say at once what
+		// the server asked for rather than fail the same way after the wait.
+		if left-w.least < min(time.Second, w.least/4) {
 			return false, &waitPastDeadlineError{waitBeforeRetry: w, cap: r.cfg.retryAfterCap, left: left.Round(time.Millisecond), cause: err}
 		}
 		// The random part of the wait is ours, not the server's: it never costs the retry,
@@ -230,6 +239,14 @@ func (r *run) logDuplicateRisk(idempotencyKey string) {
 	tflog.SubsystemWarn(r.ctx, subsystem, fmt.Sprintf("upload %s after retrying %s that may have reached API Mall (5xx or a dropped "+
 		"connection); a gateway that ignores Idempotency-Key may hold that many extra copies", outcome, attempts(r.ambiguous)),
 		map[string]any{"possible_duplicates": r.ambiguous, "attempts": r.attempts, "idempotency_key": idempotencyKey})
+}
+
+// stopped explains a request that got an answer worth retrying but ended without a final one:
+// cancelled, out of time, or the attempts after that answer got none.
+func (r *run) stopped(err error) *stoppedError {
+	last := *r.last
+	last.Attempts = r.attempts // the advice speaks of all the attempts made
+	return &stoppedError{last: &last, answeredAt: r.last.Attempts, attempts: r.attempts, noAnswer: r.noAnswer, cause: err}
 }
 
 // transportError explains a request that got no HTTP answer at all.
@@ -311,10 +328,10 @@ func (e *waitPastDeadlineError) Error() string {
 		if e.asked > e.cap {
 			capped = fmt.Sprintf(" (capped at %s)", e.cap)
 		}
-		msg = fmt.Sprintf("the server asked to retry after %s (Retry-After)%s, but the operation's deadline is %s away, so it was not retried",
+		msg = fmt.Sprintf("the server asked to retry after %s (Retry-After)%s, but the operation's deadline is %s away, too close for another attempt, so it was not retried",
 			e.asked, capped, e.left)
 	} else {
-		msg = fmt.Sprintf("the next retry was due in %s at the earliest, but the operation's deadline is %s away, so it was not retried",
+		msg = fmt.Sprintf("the next retry was due in %s at the earliest, but the operation's deadline is %s away, too close for another attempt, so it was not retried",
 			e.least.Round(time.Millisecond), e.left)
 	}
 	if e.cause != nil {
