@@ -398,7 +398,7 @@ func TestRetriesCut(t *testing.T) {
 		{200, nil, nil},
 		{503, nil, nil},
 	} {
-		if got := retriesCut(&http.Response{StatusCode: tc.status}, tc.err); got != tc.want {
+		if got := retriesCut(&http.Response{StatusCode: tc.status}, tc.err); !errors.Is(got, tc.want) || (got == nil) != (tc.want == nil) {
 			t.Errorf("retriesCut(%d, %v) = %v, want %v", tc.status, tc.err, got, tc.want)
 		}
 	}

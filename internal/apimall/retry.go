@@ -33,7 +33,7 @@ type run struct {
 	// noAnswer is the transport error of the latest attempt when it got no answer at all; nil
 	// when it got one.
 	noAnswer error
-	nextWait                  time.Duration
+	nextWait time.Duration
 	// upload is set for API calls: each answer is read and decoded as it arrives, so that the
 	// attempt's log line has the envelope's request_id, and so that the last answer survives a
 	// wait cut short by the caller (go-retryablehttp drains the body before it waits).
