@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -42,6 +43,12 @@ const (
 	// privateKeyAdopt marks an imported object whose configuration has not been applied yet:
 	// the first apply adopts it in place instead of uploading it again.
 	privateKeyAdopt = "adopt"
+	// privateKeySourceSeen holds the source fingerprint the latest refresh saw (a JSON string),
+	// absent when that refresh could not check the source. ModifyPlan decides from it rather
+	// than from a request of its own: Terraform plans a changed resource again during apply,
+	// and a second answer of the source that differed from the first would change the plan,
+	// which Terraform rejects as an inconsistent final plan.
+	privateKeySourceSeen = "source_seen"
 )
 
 // NewRemoteFileResource returns the apimall_remote_file resource.
@@ -212,33 +219,49 @@ func (r *remoteFileResource) ModifyPlan(ctx context.Context, req resource.Modify
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, fingerprintPath, types.StringUnknown())...)
 	default:
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, fingerprintPath, state.SourceFingerprint)...)
-		readTimeout, diags := plan.Timeouts.Read(ctx, defaultReadTimeout)
+		seen, checked, diags := sourceSeen(ctx, req.Private)
 		resp.Diagnostics.Append(diags...)
-		if diags.HasError() {
-			return
+		if !checked {
+			return // the refresh could not check the source, and said so; nothing to compare
 		}
-		sourceURL, recorded := plan.SourceURL.ValueString(), state.SourceFingerprint.ValueString()
-		current, err := r.currentFingerprint(ctx, sourceURL, readTimeout)
-		if err != nil {
-			resp.Diagnostics.Append(sourceCheckWarning(sourceURL, err, readTimeout))
-			return
+		replace, warning := planForSource(plan.SourceURL.ValueString(), state.SourceFingerprint.ValueString(), seen)
+		if warning != nil {
+			resp.Diagnostics.Append(warning)
 		}
-		// The plan never updates the fingerprint in place: Terraform plans again during apply,
-		// and a second answer of the source that differed from the first (a failed check, say)
-		// would turn the planned update into no change, which Terraform rejects as an
-		// inconsistent final plan. A fingerprint missing since create is recorded by Read.
-		switch compareSources(recorded, current) {
-		case sourceSame:
-		case sourceIncomparable:
-			if recorded != "" {
-				resp.Diagnostics.Append(sourceIncomparableWarning(sourceURL, recorded, current))
-			}
-		case sourceChanged:
-			resp.Diagnostics.Append(sourceChangedWarning(sourceURL, recorded, current))
-			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, fingerprintPath, types.StringValue(current))...)
+		if replace {
+			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, fingerprintPath, types.StringValue(seen))...)
 			resp.RequiresReplace = append(resp.RequiresReplace, fingerprintPath)
 		}
 	}
+}
+
+// planForSource decides what a plan does about the source: recorded is the fingerprint in state,
+// seen the one the refresh found. Only a change that the two validators can show replaces.
+func planForSource(sourceURL, recorded, seen string) (replace bool, warning diag.Diagnostic) {
+	switch compareSources(recorded, seen) {
+	case sourceChanged:
+		return true, sourceChangedWarning(sourceURL, recorded, seen)
+	case sourceIncomparable:
+		if recorded != "" {
+			return false, sourceIncomparableWarning(sourceURL, recorded, seen)
+		}
+	}
+	return false, nil
+}
+
+// sourceSeen reads what the latest refresh saw of the source; checked is false when it could
+// not check it.
+func sourceSeen(ctx context.Context, private interface {
+	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
+}) (seen string, checked bool, diags diag.Diagnostics) {
+	raw, diags := private.GetKey(ctx, privateKeySourceSeen)
+	if diags.HasError() || len(raw) == 0 {
+		return "", false, diags
+	}
+	if err := json.Unmarshal(raw, &seen); err != nil {
+		return "", false, diags // written by another version: as good as unchecked
+	}
+	return seen, true, diags
 }
 
 func (r *remoteFileResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -307,10 +330,10 @@ func (r *remoteFileResource) Read(ctx context.Context, req resource.ReadRequest,
 	if diags.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, readTimeout)
+	hostedCtx, cancel := context.WithTimeout(ctx, readTimeout)
 	defer cancel()
 
-	check := r.data.client.CheckHosted(ctx, state.URL.ValueString())
+	check := r.data.client.CheckHosted(hostedCtx, state.URL.ValueString())
 	switch check.State {
 	case apimall.HostedGone:
 		tflog.Warn(ctx, "hosted file is gone; removing it from state so that the next apply uploads it again",
@@ -326,9 +349,17 @@ func (r *remoteFileResource) Read(ctx context.Context, req resource.ReadRequest,
 		if check.ContentLength >= 0 {
 			state.FileSize = types.Int64Value(check.ContentLength)
 		}
-		r.recordMissingFingerprint(ctx, &state, readTimeout)
 	default:
 		resp.Diagnostics.Append(hostedCheckWarning(state.URL.ValueString(), check.Reason, state.Key.ValueString()))
+	}
+	if state.DetectSourceChanges.ValueBool() {
+		seen, checked, diags := r.refreshSource(ctx, &state, readTimeout)
+		resp.Diagnostics.Append(diags...)
+		var value []byte // removes the key: nothing to compare
+		if checked {
+			value, _ = json.Marshal(seen)
+		}
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeySourceSeen, value)...)
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 	resp.Diagnostics.Append(resp.Identity.Set(ctx, remoteFileIdentityModel{URL: state.URL})...)
@@ -404,22 +435,26 @@ func (r *remoteFileResource) ImportState(ctx context.Context, req resource.Impor
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeyAdopt, []byte("true"))...)
 }
 
-// recordMissingFingerprint records the fingerprint of a source that could not be checked at
-// create (or had no validators then), once it answers with one. It runs in Read, as a refresh,
-// so that recording it never needs an update that a plan would have to promise. A check that
-// fails says nothing here: the plan's own check of the source reports it.
-func (r *remoteFileResource) recordMissingFingerprint(ctx context.Context, state *remoteFileModel, readTimeout time.Duration) {
-	if !state.DetectSourceChanges.ValueBool() || state.SourceFingerprint.IsNull() || state.SourceFingerprint.ValueString() != "" {
-		return
+// refreshSource checks the source of a resource with detect_source_changes on, for ModifyPlan
+// to compare (see privateKeySourceSeen): one unauthenticated HEAD per refresh, bounded by the
+// read timeout. A fingerprint that the create could not record is recorded here, as a refresh,
+// so that it never needs an update that a plan would have to promise.
+func (r *remoteFileResource) refreshSource(ctx context.Context, state *remoteFileModel, readTimeout time.Duration) (seen string, checked bool, diags diag.Diagnostics) {
+	sourceURL := state.SourceURL.ValueString()
+	seen, err := r.currentFingerprint(ctx, sourceURL, readTimeout)
+	if err != nil {
+		diags.Append(sourceCheckWarning(sourceURL, err, readTimeout))
+		return "", false, diags
 	}
-	if current, err := r.currentFingerprint(ctx, state.SourceURL.ValueString(), readTimeout); err == nil && current != "" {
-		state.SourceFingerprint = types.StringValue(current)
+	if state.SourceFingerprint.ValueString() == "" && seen != "" {
+		state.SourceFingerprint = types.StringValue(seen)
 	}
+	return seen, true, diags
 }
 
 // recordSourceFingerprint asks the source for its validators within the read timeout. A source
 // that cannot be checked, or has no validators, gives a warning and an empty fingerprint, which
-// the next refresh that gets an answer replaces (recordMissingFingerprint).
+// the next refresh that gets an answer replaces (refreshSource).
 func (r *remoteFileResource) recordSourceFingerprint(ctx context.Context, sourceURL string, readTimeout time.Duration, diags *diag.Diagnostics) string {
 	fingerprint, err := r.currentFingerprint(ctx, sourceURL, readTimeout)
 	if err != nil {

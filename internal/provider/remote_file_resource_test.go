@@ -14,7 +14,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	fwresource "github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -1114,208 +1113,115 @@ func TestRemoteFileRead_HostedCheckFailureWarnsAndKeepsState(t *testing.T) {
 	}
 }
 
-func TestRemoteFileModifyPlan_SourceCheckFailureWarnsAndPlansNothing(t *testing.T) {
-	cases := map[string]struct {
-		fixture     fakeapimall.Fixture
-		wantSummary string
-		wantDetail  string
-	}{
-		"source answers 500": {
-			fakeapimall.Fixture{Status: http.StatusInternalServerError},
-			"Could not check the source for changes", "the source answered HTTP 500",
-		},
-		"source gone": {
-			fakeapimall.Fixture{Status: http.StatusNotFound},
-			"Could not check the source for changes", "the source answered HTTP 404",
-		},
-		"source times out": {
-			fakeapimall.Fixture{Header: http.Header{"Content-Type": {"image/png"}}, Body: []byte("x"), Delay: 5 * time.Second},
-			"Could not check the source for changes", "no answer within the read timeout of 300ms",
-		},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			srv := detectGateway(t, logoFixture(t, `"v1"`, "", 0))
-			ctx := context.Background()
-			r, state, _ := testResource(t, srv, 0)
-			obj := fakeapimall.Object{SourceURL: logoURL, ContentType: "image/png", Key: "uploads/2026/11/25/logo.png", Size: 1, RequestID: "req_01HQ9M7J7X9P7Y8T6W5V4U3S2R"}
-			model := storedModel(srv, obj, true, types.StringValue(`etag:"v1"`))
-			model.Timeouts = timeouts.Value{Object: types.ObjectValueMust(
-				map[string]attr.Type{"create": types.StringType, "read": types.StringType},
-				map[string]attr.Value{"create": types.StringNull(), "read": types.StringValue("300ms")},
-			)}
-			if diags := state.Set(ctx, &model); diags.HasError() {
-				t.Fatal(diags)
-			}
-			plan := tfsdk.Plan{Schema: state.Schema, Raw: state.Raw.Copy()}
-			srv.SetFixture(logoURL, tc.fixture)
-
-			resp := fwresource.ModifyPlanResponse{Plan: plan}
-			r.ModifyPlan(ctx, fwresource.ModifyPlanRequest{State: state, Plan: plan, Config: tfsdk.Config(state)}, &resp)
-
-			if resp.Diagnostics.HasError() || resp.Diagnostics.WarningsCount() != 1 {
-				t.Fatalf("want exactly one warning, got %v", resp.Diagnostics)
-			}
-			warning := resp.Diagnostics.Warnings()[0]
-			if warning.Summary() != tc.wantSummary || !strings.Contains(warning.Detail(), logoURL) || !strings.Contains(warning.Detail(), tc.wantDetail) {
-				t.Errorf("warning %q: %q, want %q naming %s and %q", warning.Summary(), warning.Detail(), tc.wantSummary, logoURL, tc.wantDetail)
-			}
-			if len(resp.RequiresReplace) != 0 {
-				t.Errorf("a source that cannot be compared planned a replacement: %v", resp.RequiresReplace)
-			}
-			if srv.SourceRequests(logoURL) == 0 {
-				t.Error("the plan did not ask the source at all")
-			}
-		})
-	}
-}
-
-// modifyPlanAgainst plans a resource whose state recorded fingerprint, with the source now
-// answering fixture.
-func modifyPlanAgainst(t *testing.T, recorded string, fixture fakeapimall.Fixture) (*fakeapimall.Server, fwresource.ModifyPlanResponse) {
+// refreshWith runs the refresh's source check for a resource that recorded fingerprint, with
+// the source answering fixture, and returns what it saw and the state after it.
+func refreshWith(t *testing.T, recorded string, fixture fakeapimall.Fixture, readTimeout time.Duration) (*fakeapimall.Server, remoteFileModel, string, bool, diag.Diagnostics) {
 	t.Helper()
 	srv := detectGateway(t, fixture)
-	ctx := context.Background()
-	r, state, _ := testResource(t, srv, 0)
+	r, _, _ := testResource(t, srv, 0)
 	obj := fakeapimall.Object{SourceURL: logoURL, ContentType: "image/png", Key: "uploads/2026/11/25/logo.png", Size: 1, RequestID: "req_01HQ9M7J7X9P7Y8T6W5V4U3S2R"}
-	model := storedModel(srv, obj, true, types.StringValue(recorded))
-	if diags := state.Set(ctx, &model); diags.HasError() {
-		t.Fatal(diags)
-	}
-	plan := tfsdk.Plan{Schema: state.Schema, Raw: state.Raw.Copy()}
-	resp := fwresource.ModifyPlanResponse{Plan: plan}
-	r.ModifyPlan(ctx, fwresource.ModifyPlanRequest{State: state, Plan: plan, Config: tfsdk.Config(state)}, &resp)
-	if resp.Diagnostics.HasError() {
-		t.Fatalf("errors: %v", resp.Diagnostics)
-	}
-	return srv, resp
+	state := storedModel(srv, obj, true, types.StringValue(recorded))
+	seen, checked, diags := r.refreshSource(context.Background(), &state, readTimeout)
+	return srv, state, seen, checked, diags
 }
 
-func TestRemoteFileModifyPlan_SourceFingerprint(t *testing.T) {
-	withHeaders := func(h http.Header) fakeapimall.Fixture {
-		return fakeapimall.Fixture{Header: h, Body: []byte("x"), NoValidators: true}
-	}
-	cases := map[string]struct {
-		recorded    string
-		fixture     fakeapimall.Fixture
-		planned     string
-		replace     bool
-		wantSummary string // "" for no warning
-		wantDetail  []string
-	}{
-		"same strong etag": {
-			recorded: `etag:"v1"`, fixture: logoFixture(t, `"v1"`, "", 0), planned: `etag:"v1"`,
-		},
-		"same tag, now weak": {
-			recorded: `etag:"v1"`, fixture: logoFixture(t, `W/"v1"`, "", 0), planned: `etag:"v1"`,
-		},
-		"new etag": {
-			recorded: `etag:"v1"`, fixture: logoFixture(t, `"v2"`, "", 0), planned: `etag:"v2"`, replace: true,
-			wantSummary: "Source changed; planning a new upload",
-			wantDetail:  []string{logoURL, `answered etag "v1" when it was uploaded and now answers etag "v2"`},
-		},
-		"new last-modified without etag": {
-			recorded:    "last-modified:2026-11-23T10:00:00Z",
-			fixture:     withHeaders(http.Header{"Last-Modified": {"Tue, 24 Nov 2026 10:00:00 GMT"}}),
-			planned:     "last-modified:2026-11-24T10:00:00Z",
-			replace:     true,
-			wantSummary: "Source changed; planning a new upload",
-			wantDetail:  []string{"last-modified 2026-11-23T10:00:00Z", "last-modified 2026-11-24T10:00:00Z"},
-		},
-		// Recorded by Read, never by a planned update (see ModifyPlan).
-		"nothing recorded at create, source answers now": {
-			recorded: "", fixture: logoFixture(t, `"v1"`, "", 0), planned: "",
-		},
-		"nothing recorded, still no validator": {
-			recorded: "", fixture: withHeaders(http.Header{"Content-Type": {"image/png"}}), planned: "",
-		},
-		"source stopped sending its etag": {
-			recorded:    `etag:"v1"`,
-			fixture:     withHeaders(http.Header{"Last-Modified": {"Tue, 24 Nov 2026 10:00:00 GMT"}}),
-			planned:     `etag:"v1"`,
-			wantSummary: "Could not compare the source with the recorded one",
-			wantDetail:  []string{`etag "v1" was recorded`, "set detect_source_changes to false and apply, then back to true"},
-		},
-		"source stopped sending any validator": {
-			recorded:    `etag:"v1"`,
-			fixture:     withHeaders(http.Header{"Content-Type": {"image/png"}}),
-			planned:     `etag:"v1"`,
-			wantSummary: "Could not compare the source with the recorded one",
-			wantDetail:  []string{"now answers no validator", "cannot be detected until it answers one again"},
-		},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			srv, resp := modifyPlanAgainst(t, tc.recorded, tc.fixture)
-			var planned types.String
-			resp.Plan.GetAttribute(context.Background(), path.Root("source_fingerprint"), &planned)
-			if planned.ValueString() != tc.planned || planned.IsUnknown() {
-				t.Errorf("planned source_fingerprint = %s, want %q", planned, tc.planned)
-			}
-			if replaced := len(resp.RequiresReplace) > 0; replaced != tc.replace {
-				t.Errorf("replacement planned: %v, want %v", replaced, tc.replace)
-			}
-			switch {
-			case tc.wantSummary == "" && resp.Diagnostics.WarningsCount() != 0:
-				t.Errorf("want no warning, got %v", resp.Diagnostics)
-			case tc.wantSummary != "":
-				if resp.Diagnostics.WarningsCount() != 1 || resp.Diagnostics.Warnings()[0].Summary() != tc.wantSummary {
-					t.Fatalf("want one warning %q, got %v", tc.wantSummary, resp.Diagnostics)
-				}
-				for _, want := range tc.wantDetail {
-					if detail := resp.Diagnostics.Warnings()[0].Detail(); !strings.Contains(detail, want) {
-						t.Errorf("warning %q does not say %q", detail, want)
-					}
-				}
-			}
-			if srv.SourceRequests(logoURL) != 1 {
-				t.Errorf("the plan sent %d requests to the source, want 1", srv.SourceRequests(logoURL))
-			}
-		})
-	}
-}
-
-// Read records a fingerprint that the create could not, once the source answers one, and sends
-// nothing to the source otherwise.
-func TestRemoteFileRead_RecordsAMissingFingerprint(t *testing.T) {
+func TestRemoteFileRefreshSource_CheckFailureWarns(t *testing.T) {
 	refusesHead := logoFixture(t, `"v1"`, "", 0)
 	refusesHead.HeadStatus = http.StatusMethodNotAllowed
 	cases := map[string]struct {
-		detect          bool
-		recorded        types.String
-		fixture         fakeapimall.Fixture
-		want            types.String
-		wantSourceHeads int
+		fixture    fakeapimall.Fixture
+		wantDetail string
 	}{
-		"missing, source answers":   {true, types.StringValue(""), logoFixture(t, `"v1"`, "", 0), types.StringValue(`etag:"v1"`), 1},
-		"missing, source refuses":   {true, types.StringValue(""), refusesHead, types.StringValue(""), 1},
-		"recorded already":          {true, types.StringValue(`etag:"v0"`), logoFixture(t, `"v1"`, "", 0), types.StringValue(`etag:"v0"`), 0},
-		"detect_source_changes off": {false, types.StringNull(), logoFixture(t, `"v1"`, "", 0), types.StringNull(), 0},
+		"source answers 500":  {fakeapimall.Fixture{Status: http.StatusInternalServerError}, "the source answered HTTP 500 after 1 attempt"},
+		"source gone":         {fakeapimall.Fixture{Status: http.StatusNotFound}, "the source answered HTTP 404 after 1 attempt"},
+		"source refuses HEAD": {refusesHead, "the source answered HTTP 405 after 1 attempt"},
+		"source times out":    {fakeapimall.Fixture{Header: http.Header{"Content-Type": {"image/png"}}, Body: []byte("x"), Delay: 5 * time.Second}, "no answer within the read timeout of 300ms"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			srv := detectGateway(t, tc.fixture)
-			uploadOutsideTerraform(t, srv)
-			obj := srv.Objects()[0]
-			obj.SourceURL = logoURL
-			r, state, identity := testResource(t, srv, 0)
-			ctx := context.Background()
-			model := storedModel(srv, obj, tc.detect, tc.recorded)
-			if diags := state.Set(ctx, &model); diags.HasError() {
-				t.Fatal(diags)
+			srv, state, _, checked, diags := refreshWith(t, `etag:"v1"`, tc.fixture, 300*time.Millisecond)
+			if checked {
+				t.Error("a failed check reported the source as checked: the plan would compare with nothing")
 			}
-			resp := fwresource.ReadResponse{State: state, Identity: identity}
-			r.Read(ctx, fwresource.ReadRequest{State: state, Identity: identity}, &resp)
-			if resp.Diagnostics.HasError() || resp.Diagnostics.WarningsCount() != 0 {
-				t.Fatalf("want no diagnostics, got %v", resp.Diagnostics)
+			if diags.HasError() || diags.WarningsCount() != 1 {
+				t.Fatalf("want exactly one warning, got %v", diags)
 			}
-			var after remoteFileModel
-			resp.State.Get(ctx, &after)
-			if !after.SourceFingerprint.Equal(tc.want) {
-				t.Errorf("source_fingerprint after refresh = %s, want %s", after.SourceFingerprint, tc.want)
+			warning := diags.Warnings()[0]
+			if warning.Summary() != "Could not check the source for changes" || !strings.Contains(warning.Detail(), logoURL) || !strings.Contains(warning.Detail(), tc.wantDetail) {
+				t.Errorf("warning %q: %q, want it to name %s and say %q", warning.Summary(), warning.Detail(), logoURL, tc.wantDetail)
 			}
-			if got := srv.SourceRequests(logoURL); got != tc.wantSourceHeads {
-				t.Errorf("the refresh sent %d requests to the source, want %d", got, tc.wantSourceHeads)
+			if state.SourceFingerprint.ValueString() != `etag:"v1"` {
+				t.Errorf("the recorded fingerprint changed to %s", state.SourceFingerprint)
+			}
+			if srv.SourceRequests(logoURL) == 0 {
+				t.Error("the refresh did not ask the source at all")
+			}
+		})
+	}
+}
+
+// The refresh records a fingerprint that the create could not, once the source answers one.
+func TestRemoteFileRefreshSource_RecordsAMissingFingerprint(t *testing.T) {
+	cases := map[string]struct {
+		recorded, want, wantSeen string
+		fixture                  fakeapimall.Fixture
+	}{
+		"missing, source answers":     {"", `etag:"v1"`, `etag:"v1"`, logoFixture(t, `"v1"`, "", 0)},
+		"missing, still no validator": {"", "", "", fakeapimall.Fixture{Header: http.Header{"Content-Type": {"image/png"}}, Body: []byte("x"), NoValidators: true}},
+		"recorded, source changed":    {`etag:"v0"`, `etag:"v0"`, `etag:"v1"`, logoFixture(t, `"v1"`, "", 0)},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			srv, state, seen, checked, diags := refreshWith(t, tc.recorded, tc.fixture, time.Minute)
+			if diags.HasError() || diags.WarningsCount() != 0 || !checked {
+				t.Fatalf("want a checked source and no diagnostics, got checked=%v %v", checked, diags)
+			}
+			if state.SourceFingerprint.ValueString() != tc.want || seen != tc.wantSeen {
+				t.Errorf("recorded %s and saw %q, want %q and %q", state.SourceFingerprint, seen, tc.want, tc.wantSeen)
+			}
+			if got := srv.SourceRequests(logoURL); got != 1 {
+				t.Errorf("the refresh sent %d requests to the source, want 1", got)
+			}
+		})
+	}
+}
+
+func TestPlanForSource(t *testing.T) {
+	cases := map[string]struct {
+		recorded, seen string
+		replace        bool
+		wantSummary    string // "" for no warning
+		wantDetail     []string
+	}{
+		"same strong etag":   {`etag:"v1"`, `etag:"v1"`, false, "", nil},
+		"same tag, now weak": {`etag:"v1"`, `etag:W/"v1"`, false, "", nil},
+		"new etag": {`etag:"v1"`, `etag:"v2"`, true, "Source changed; planning a new upload",
+			[]string{logoURL, `answered etag "v1" when it was uploaded and now answers etag "v2"`}},
+		"new last-modified": {"last-modified:2026-11-23T10:00:00Z", "last-modified:2026-11-24T10:00:00Z", true, "Source changed; planning a new upload",
+			[]string{"last-modified 2026-11-23T10:00:00Z", "last-modified 2026-11-24T10:00:00Z"}},
+		"nothing recorded, nothing seen":   {"", "", false, "", nil},
+		"nothing recorded, validator seen": {"", `etag:"v1"`, false, "", nil}, // the refresh recorded it already
+		"source stopped sending its etag": {`etag:"v1"`, "last-modified:2026-11-24T10:00:00Z", false, "Could not compare the source with the recorded one",
+			[]string{`etag "v1" was recorded`, "set detect_source_changes to false and apply, then back to true"}},
+		"source stopped sending any validator": {`etag:"v1"`, "", false, "Could not compare the source with the recorded one",
+			[]string{"now answers no validator", "cannot be detected until it answers one again"}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			replace, warning := planForSource(logoURL, tc.recorded, tc.seen)
+			if replace != tc.replace {
+				t.Errorf("replace = %v, want %v", replace, tc.replace)
+			}
+			switch {
+			case tc.wantSummary == "" && warning != nil:
+				t.Errorf("want no warning, got %q: %q", warning.Summary(), warning.Detail())
+			case tc.wantSummary != "" && (warning == nil || warning.Summary() != tc.wantSummary || warning.Severity() != diag.SeverityWarning):
+				t.Fatalf("want a warning %q, got %v", tc.wantSummary, warning)
+			}
+			for _, want := range tc.wantDetail {
+				if !strings.Contains(warning.Detail(), want) {
+					t.Errorf("warning %q does not say %q", warning.Detail(), want)
+				}
 			}
 		})
 	}
