@@ -33,7 +33,10 @@ type answer struct {
 	body       string
 	retryAfter string
 	header     http.Header
-	drop       bool // close the connection without an answer
+	drop       bool          // close the connection without an answer
+	broken     bool          // close the connection in the middle of the status line, which net/http never retries itself
+	hang       time.Duration // before answering at all, wait this long
+	stall      time.Duration // after sending the headers and body, hold the response open this long
 }
 
 // scriptedServer answers with script in order (repeating the last answer) and records requests.
@@ -67,9 +70,19 @@ func newScriptedServerWith(t *testing.T, configure func(*http.Server), script ..
 		s.requests = append(s.requests, recorded{header: r.Header.Clone(), body: body, at: time.Now(), path: r.URL.Path})
 		a := s.script[min(n, len(s.script)-1)]
 		s.mu.Unlock()
-		if a.drop {
+		if a.hang > 0 {
+			select {
+			case <-time.After(a.hang):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if a.drop || a.broken {
 			conn, _, err := http.NewResponseController(w).Hijack()
 			if err == nil {
+				if a.broken {
+					_, _ = io.WriteString(conn, "HTTP/1.1 5")
+				}
 				_ = conn.Close()
 			}
 			return
@@ -82,6 +95,13 @@ func newScriptedServerWith(t *testing.T, configure func(*http.Server), script ..
 		}
 		w.WriteHeader(a.status)
 		_, _ = io.WriteString(w, a.body)
+		if a.stall > 0 {
+			_ = http.NewResponseController(w).Flush()
+			select {
+			case <-time.After(a.stall):
+			case <-r.Context().Done():
+			}
+		}
 	}))
 	if configure != nil {
 		configure(s.Config)
@@ -362,6 +382,47 @@ func TestUploadFromURL_CancelAfterAnAttemptWithoutAnswer(t *testing.T) {
 	want := "Cancelled while waiting to retry after 2 attempts; attempt 2 got no answer: "
 	if !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "Last answer (attempt 1): API Mall answered 500") {
 		t.Errorf("err = %v, want it to start %q and keep the 500", err, want)
+	}
+}
+
+// The deadline ends attempt 3 after a 500 and an attempt without answer: the error says all three.
+func TestUploadFromURL_DeadlineDuringAnAttemptKeepsTheEarlierOnes(t *testing.T) {
+	srv := newScriptedServer(t,
+		answer{status: 500, retryAfter: "0", body: `{"success":false,"error":{"code":"internal_error","message":"Internal error"},"request_id":"req_10"}`},
+		answer{broken: true},
+		answer{status: 200, body: referenceOK, hang: 10 * time.Second})
+	c, err := New(Config{BaseURL: srv.URL, APIKey: testKey, MaxRetries: 4, BackoffMin: time.Millisecond, BackoffMax: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_, err = c.UploadFromURL(ctx, catRequest)
+	want := "The operation's deadline passed during attempt 3; attempt 2 got no answer: "
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.HasPrefix(fmt.Sprint(err), want) || !strings.Contains(fmt.Sprint(err), "Last answer (attempt 1): API Mall answered 500") {
+		t.Errorf("err = %v, want it to start %q and keep the 500", err, want)
+	}
+}
+
+// An answer that is never retried stays the answer when the context ends as it is read: no
+// "waiting to retry" where no retry was due.
+func TestUploadFromURL_FinalAnswerCutByTheDeadline(t *testing.T) {
+	srv := newScriptedServer(t, answer{status: 400, body: `{"success":false,`, stall: 10 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err := testClient(t, srv.URL, 4).UploadFromURL(ctx, catRequest)
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || strings.Contains(err.Error(), "retry") || len(srv.got()) != 1 {
+		t.Errorf("err = %v after %d requests, want the 400 itself, not retried", err, len(srv.got()))
+	}
+}
+
+// A HEAD answered once and then never again does not claim it got no answer at all.
+func TestCheckHosted_AnswerBeforeAttemptsWithout(t *testing.T) {
+	srv := newScriptedServer(t, answer{status: 503, retryAfter: "0"}, answer{drop: true})
+	check := testClient(t, srv.URL, 2).CheckHosted(context.Background(), srv.URL+"/uploads/2026/11/25/cat.png")
+	if want := "no answer after 3 attempts (attempt 1 answered HTTP 503, the later ones nothing)"; check.State != HostedUnknown || !strings.HasPrefix(check.Reason, want) {
+		t.Errorf("check = %+v, want unknown with a reason starting %q", check, want)
 	}
 }
 

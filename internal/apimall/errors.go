@@ -133,22 +133,22 @@ type stoppedError struct {
 	last       *APIError // its Attempts counts every attempt made
 	answeredAt int       // the attempt that got last
 	attempts   int
-	noAnswer   error // the latest attempt's transport error when it got no answer
+	cut        bool  // the latest attempt was cut short by the context
+	noAnswer   error // the transport error of the latest attempt after last that got no answer
 	cause      error
 }
 
 func (e *stoppedError) Error() string {
-	cutShort := errors.Is(e.noAnswer, context.Canceled) || errors.Is(e.noAnswer, context.DeadlineExceeded)
 	var why string
 	switch {
 	case errors.As(e.cause, new(*waitPastDeadlineError)):
 		why = upperFirst(e.cause.Error())
-	case errors.Is(e.cause, context.Canceled) && cutShort:
-		why = fmt.Sprintf("Cancelled during attempt %d", e.attempts)
+	case errors.Is(e.cause, context.Canceled) && e.cut:
+		why = fmt.Sprintf("Cancelled during attempt %d", e.attempts) + e.unanswered()
 	case errors.Is(e.cause, context.Canceled):
 		why = fmt.Sprintf("Cancelled while waiting to retry after %s", attempts(e.attempts)) + e.unanswered()
-	case errors.Is(e.cause, context.DeadlineExceeded) && cutShort:
-		why = fmt.Sprintf("The operation's deadline passed during attempt %d", e.attempts)
+	case errors.Is(e.cause, context.DeadlineExceeded) && e.cut:
+		why = fmt.Sprintf("The operation's deadline passed during attempt %d", e.attempts) + e.unanswered()
 	case errors.Is(e.cause, context.DeadlineExceeded):
 		why = fmt.Sprintf("The operation's deadline passed while waiting to retry after %s", attempts(e.attempts)) + e.unanswered()
 	default:
@@ -157,16 +157,20 @@ func (e *stoppedError) Error() string {
 	return fmt.Sprintf("%s. Last answer (attempt %d): %s", why, e.answeredAt, e.last.Error())
 }
 
-// unanswered names the attempts after the last answer, which all got none, and why the latest
-// of them failed.
+// unanswered names the attempts between the last answer and the end that got none (an attempt
+// cut short is not one of them), and why the latest of them failed.
 func (e *stoppedError) unanswered() string {
-	switch first := e.answeredAt + 1; {
-	case e.noAnswer == nil:
+	first, last := e.answeredAt+1, e.attempts
+	if e.cut {
+		last--
+	}
+	switch {
+	case e.noAnswer == nil || last < first:
 		return ""
-	case first == e.attempts:
+	case first == last:
 		return fmt.Sprintf("; attempt %d got no answer: %s", first, e.noAnswer)
 	default:
-		return fmt.Sprintf("; attempts %d to %d got no answer, the last: %s", first, e.attempts, e.noAnswer)
+		return fmt.Sprintf("; attempts %d to %d got no answer, the last: %s", first, last, e.noAnswer)
 	}
 }
 

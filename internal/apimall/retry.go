@@ -30,10 +30,16 @@ type run struct {
 	// attemptMethod and attemptURL name the request in the log line of an attempt that got no
 	// answer, which has no response to read them from.
 	attemptMethod, attemptURL string
-	// noAnswer is the transport error of the latest attempt when it got no answer at all; nil
-	// when it got one.
+	// noAnswer is the transport error of the latest attempt that got no answer at all, unless
+	// an answer came after it; an attempt cut short by the context does not count.
 	noAnswer error
-	nextWait time.Duration
+	// cut is set when the latest attempt ended because the context did (Ctrl-C or the
+	// deadline during the attempt, rather than during a wait between attempts).
+	cut bool
+	// answeredStatus and answeredAt are the status and attempt of the latest answer, for
+	// requests (HEAD) that keep no *APIError.
+	answeredStatus, answeredAt int
+	nextWait                   time.Duration
 	// upload is set for API calls: each answer is read and decoded as it arrives, so that the
 	// attempt's log line has the envelope's request_id, and so that the last answer survives a
 	// wait cut short by the caller (go-retryablehttp drains the body before it waits).
@@ -150,12 +156,18 @@ func retryableStatus(status int) bool {
 
 func (r *run) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	r.releaseSlot() // the server has answered (or failed to): this attempt is no longer in flight
-	r.noAnswer = nil
-	if resp == nil {
+	r.cut = ctx.Err() != nil
+	switch {
+	case resp != nil:
+		r.noAnswer, r.answeredStatus, r.answeredAt = nil, resp.StatusCode, r.attempts
+	case !r.cut:
 		r.noAnswer = err
 	}
 	r.logAttempt(resp, err, r.inspect(resp))
 	if ctxErr := ctx.Err(); ctxErr != nil {
+		if resp != nil && !retryableStatus(resp.StatusCode) {
+			return false, nil // a final answer, whatever ended the context meanwhile
+		}
 		return false, ctxErr
 	}
 	if err != nil {
@@ -246,7 +258,7 @@ func (r *run) logDuplicateRisk(idempotencyKey string) {
 func (r *run) stopped(err error) *stoppedError {
 	last := *r.last
 	last.Attempts = r.attempts // the advice speaks of all the attempts made
-	return &stoppedError{last: &last, answeredAt: r.last.Attempts, attempts: r.attempts, noAnswer: r.noAnswer, cause: err}
+	return &stoppedError{last: &last, answeredAt: r.last.Attempts, attempts: r.attempts, cut: r.cut, noAnswer: r.noAnswer, cause: err}
 }
 
 // transportError explains a request that got no HTTP answer at all.
@@ -256,9 +268,18 @@ func (r *run) transportError(err error) error {
 	}
 	var urlErr *url.Error
 	if errors.As(err, &urlErr) && urlErr.Timeout() && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("request timed out after %s: %w", attempts(r.attempts), err)
+		return fmt.Errorf("request timed out after %s%s: %w", attempts(r.attempts), r.answeredBefore(), err)
 	}
-	return fmt.Errorf("no answer after %s: %w", attempts(r.attempts), err)
+	return fmt.Errorf("no answer after %s%s: %w", attempts(r.attempts), r.answeredBefore(), err)
+}
+
+// answeredBefore mentions an answer that came before the attempts that got none, so that "no
+// answer after 3 attempts" does not hide a 503 at the first.
+func (r *run) answeredBefore() string {
+	if r.answeredStatus == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (attempt %d answered HTTP %d, the later ones nothing)", r.answeredAt, r.answeredStatus)
 }
 
 // waitBeforeRetry is how long to wait before a retry, and the least of it that must be waited.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -24,10 +25,19 @@ func missingAPIKeyDiagnostic() diag.Diagnostic {
 }
 
 // uploadFailedDiagnostic explains a failed upload: the API's own answer with one line of advice,
-// or the timeout, cancellation or network failure that ended it.
+// or the timeout, cancellation or network failure that ended it. An upload stopped by the
+// timeout or by Ctrl-C after an answer carries that answer too; the advice is then about the
+// timeout (or none), since more retries would not have helped.
 func uploadFailedDiagnostic(err error, createTimeout time.Duration) diag.Diagnostic {
 	var apiErr *apimall.APIError
 	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return diag.NewErrorDiagnostic(uploadFailedSummary, fmt.Sprintf(
+			"The upload could not finish within the create timeout of %s (retries included): %s\n\n"+
+				"Raise it with a timeouts { create = \"...\" } block if API Mall is slow to fetch this file.", createTimeout, withStop(err)))
+	case errors.Is(err, context.Canceled):
+		return diag.NewErrorDiagnostic(uploadFailedSummary, fmt.Sprintf(
+			"The upload was interrupted: %s API Mall may have stored the file all the same; the next apply uploads it again.", withStop(err)))
 	case errors.As(err, &apiErr):
 		detail := err.Error()
 		if advice := apiErr.Advice(); advice != "" {
@@ -37,17 +47,17 @@ func uploadFailedDiagnostic(err error, createTimeout time.Duration) diag.Diagnos
 			return diag.NewAttributeErrorDiagnostic(path.Root(attr), uploadFailedSummary, detail)
 		}
 		return diag.NewErrorDiagnostic(uploadFailedSummary, detail)
-	case errors.Is(err, context.DeadlineExceeded):
-		return diag.NewErrorDiagnostic(uploadFailedSummary, fmt.Sprintf(
-			"The upload did not finish within the create timeout of %s (retries included): %s.\n\n"+
-				"Raise it with a timeouts { create = \"...\" } block if API Mall is slow to fetch this file.", createTimeout, err))
-	case errors.Is(err, context.Canceled):
-		return diag.NewErrorDiagnostic(uploadFailedSummary, fmt.Sprintf(
-			"The upload was interrupted before API Mall answered: %s. API Mall may still store the file; "+
-				"the next apply uploads it again.", err))
 	default:
 		return diag.NewErrorDiagnostic(uploadFailedSummary, fmt.Sprintf("Could not reach API Mall: %s.", err))
 	}
+}
+
+// withStop ends an error's message with a full stop, once.
+func withStop(err error) string {
+	if msg := err.Error(); strings.HasSuffix(msg, ".") {
+		return msg
+	}
+	return err.Error() + "."
 }
 
 // attributeOf names the resource attribute that a 400 answer is about, so that Terraform can

@@ -30,9 +30,16 @@ func TestUploadFailedDiagnostic(t *testing.T) {
 		"401 with advice": {&apimall.APIError{StatusCode: 401, Code: "unauthorized", Message: "Invalid API key", RequestID: "req_2", Attempts: 1}, path.Empty(),
 			[]string{"Request ID: req_2", "Check the API key: api_key in the provider block, or the APIMALL_API_KEY environment variable."}},
 		"deadline": {fmt.Errorf("no answer after 3 attempts: %w", context.DeadlineExceeded), path.Empty(),
-			[]string{"did not finish within the create timeout of 2m0s (retries included)", "timeouts { create = \"...\" }"}},
+			[]string{"could not finish within the create timeout of 2m0s (retries included): no answer after 3 attempts: context deadline exceeded.", "timeouts { create = \"...\" }"}},
 		"cancelled": {fmt.Errorf("no answer after 1 attempt: %w", context.Canceled), path.Empty(),
-			[]string{"The upload was interrupted before API Mall answered", "the next apply uploads it again"}},
+			[]string{"The upload was interrupted: no answer after 1 attempt: context canceled. API Mall may have stored the file", "the next apply uploads it again"}},
+		// Stopped after an answer: the answer is in the message, the advice is about the timeout.
+		"deadline after a 503": {fmt.Errorf("the server asked to retry after 30s: %w. Last answer: %w", context.DeadlineExceeded,
+			&apimall.APIError{StatusCode: 503, Code: "unavailable", Message: "Busy", RequestID: "req_3", Attempts: 1}), path.Empty(),
+			[]string{"Request ID: req_3", "timeouts { create = \"...\" }"}},
+		"cancelled after a 500": {fmt.Errorf("cancelled while waiting to retry: %w. Last answer: %w", context.Canceled,
+			&apimall.APIError{StatusCode: 500, Code: "internal_error", Message: "Internal error", RequestID: "req_4", Attempts: 1}), path.Empty(),
+			[]string{"The upload was interrupted", "Request ID: req_4"}},
 		"network": {errors.New("no answer after 5 attempts: dial tcp 127.0.0.1:1: connect: connection refused"), path.Empty(),
 			[]string{"Could not reach API Mall: no answer after 5 attempts: dial tcp 127.0.0.1:1: connect: connection refused."}},
 	}
@@ -53,6 +60,9 @@ func TestUploadFailedDiagnostic(t *testing.T) {
 				if !strings.Contains(d.Detail(), want) {
 					t.Errorf("detail %q does not say %q", d.Detail(), want)
 				}
+			}
+			if (errors.Is(tc.err, context.DeadlineExceeded) || errors.Is(tc.err, context.Canceled)) && strings.Contains(d.Detail(), "max_retries") {
+				t.Errorf("detail %q advises max_retries for an upload that was stopped, not out of retries", d.Detail())
 			}
 		})
 	}

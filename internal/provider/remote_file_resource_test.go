@@ -590,7 +590,7 @@ func TestAccRemoteFile_CreateTimeout(t *testing.T) {
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config:      remoteFileConfig(srv, fmt.Sprintf("source_url = %q\n  timeouts { create = \"1s\" }", catURL)),
-			ExpectError: cliError(`Upload from URL failed(.|\n)*The upload did not finish within the create timeout of 1s`),
+			ExpectError: cliError(`Upload from URL failed(.|\n)*The upload could not finish within the create timeout of 1s`),
 		}},
 	})
 }
