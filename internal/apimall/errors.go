@@ -143,18 +143,22 @@ func (e *stoppedError) Error() string {
 	switch {
 	case errors.As(e.cause, new(*waitPastDeadlineError)):
 		why = upperFirst(e.cause.Error())
-	case errors.Is(e.cause, context.Canceled) && e.cut:
-		why = fmt.Sprintf("Cancelled during attempt %d", e.attempts) + e.unanswered()
 	case errors.Is(e.cause, context.Canceled):
-		why = fmt.Sprintf("Cancelled while waiting to retry after %s", attempts(e.attempts)) + e.unanswered()
-	case errors.Is(e.cause, context.DeadlineExceeded) && e.cut:
-		why = fmt.Sprintf("The operation's deadline passed during attempt %d", e.attempts) + e.unanswered()
+		why = "Cancelled " + e.when() + e.unanswered()
 	case errors.Is(e.cause, context.DeadlineExceeded):
-		why = fmt.Sprintf("The operation's deadline passed while waiting to retry after %s", attempts(e.attempts)) + e.unanswered()
+		why = "The operation's deadline passed " + e.when() + e.unanswered()
 	default:
 		why = fmt.Sprintf("Gave up after %s", attempts(e.attempts)) + e.unanswered()
 	}
 	return fmt.Sprintf("%s. Last answer (attempt %d): %s", why, e.answeredAt, e.last.Error())
+}
+
+// when says whether the context ended an attempt or a wait between two.
+func (e *stoppedError) when() string {
+	if e.cut {
+		return fmt.Sprintf("during attempt %d", e.attempts)
+	}
+	return "while waiting to retry after " + attempts(e.attempts)
 }
 
 // unanswered names the attempts between the last answer and the end that got none (an attempt

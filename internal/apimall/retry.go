@@ -164,11 +164,11 @@ func (r *run) checkRetry(ctx context.Context, resp *http.Response, err error) (b
 		r.noAnswer = err
 	}
 	r.logAttempt(resp, err, r.inspect(resp))
-	if ctxErr := ctx.Err(); ctxErr != nil {
+	if r.cut {
 		if resp != nil && !retryableStatus(resp.StatusCode) {
 			return false, nil // a final answer, whatever ended the context meanwhile
 		}
-		return false, ctxErr
+		return false, ctx.Err()
 	}
 	if err != nil {
 		// The library's policy knows which transport errors are permanent (bad scheme,
@@ -343,18 +343,14 @@ type waitPastDeadlineError struct {
 }
 
 func (e *waitPastDeadlineError) Error() string {
-	var msg string
+	asked := fmt.Sprintf("the next retry was due in %s at the earliest", e.least.Round(time.Millisecond))
 	if e.asked > 0 {
-		capped := ""
+		asked = fmt.Sprintf("the server asked to retry after %s (Retry-After)", e.asked)
 		if e.asked > e.cap {
-			capped = fmt.Sprintf(" (capped at %s)", e.cap)
+			asked += fmt.Sprintf(" (capped at %s)", e.cap)
 		}
-		msg = fmt.Sprintf("the server asked to retry after %s (Retry-After)%s, but the operation's deadline is %s away, too close for another attempt, so it was not retried",
-			e.asked, capped, e.left)
-	} else {
-		msg = fmt.Sprintf("the next retry was due in %s at the earliest, but the operation's deadline is %s away, too close for another attempt, so it was not retried",
-			e.least.Round(time.Millisecond), e.left)
 	}
+	msg := fmt.Sprintf("%s, but the operation's deadline is %s away, too close for another attempt, so it was not retried", asked, e.left)
 	if e.cause != nil {
 		msg += fmt.Sprintf("; the last attempt failed: %s", e.cause)
 	}

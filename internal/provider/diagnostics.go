@@ -54,10 +54,11 @@ func uploadFailedDiagnostic(err error, createTimeout time.Duration) diag.Diagnos
 
 // withStop ends an error's message with a full stop, once.
 func withStop(err error) string {
-	if msg := err.Error(); strings.HasSuffix(msg, ".") {
+	msg := err.Error()
+	if strings.HasSuffix(msg, ".") {
 		return msg
 	}
-	return err.Error() + "."
+	return msg + "."
 }
 
 // attributeOf names the resource attribute that a 400 answer is about, so that Terraform can

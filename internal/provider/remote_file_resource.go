@@ -440,46 +440,39 @@ func (r *remoteFileResource) ImportState(ctx context.Context, req resource.Impor
 // read timeout. A fingerprint that the create could not record is recorded here, as a refresh,
 // so that it never needs an update that a plan would have to promise.
 func (r *remoteFileResource) refreshSource(ctx context.Context, state *remoteFileModel, readTimeout time.Duration) (seen string, checked bool, diags diag.Diagnostics) {
-	sourceURL := state.SourceURL.ValueString()
-	seen, err := r.currentFingerprint(ctx, sourceURL, readTimeout)
-	if err != nil {
-		diags.Append(sourceCheckWarning(sourceURL, err, readTimeout))
-		return "", false, diags
-	}
-	if state.SourceFingerprint.ValueString() == "" && seen != "" {
+	seen, checked = r.checkSource(ctx, state.SourceURL.ValueString(), readTimeout, &diags)
+	if checked && state.SourceFingerprint.ValueString() == "" && seen != "" {
 		state.SourceFingerprint = types.StringValue(seen)
 	}
-	return seen, true, diags
+	return seen, checked, diags
 }
 
 // recordSourceFingerprint asks the source for its validators within the read timeout. A source
 // that cannot be checked, or has no validators, gives a warning and an empty fingerprint, which
 // the next refresh that gets an answer replaces (refreshSource).
 func (r *remoteFileResource) recordSourceFingerprint(ctx context.Context, sourceURL string, readTimeout time.Duration, diags *diag.Diagnostics) string {
-	fingerprint, err := r.currentFingerprint(ctx, sourceURL, readTimeout)
-	if err != nil {
-		diags.Append(sourceCheckWarning(sourceURL, err, readTimeout))
-		return ""
-	}
-	if fingerprint == "" {
+	fingerprint, checked := r.checkSource(ctx, sourceURL, readTimeout, diags)
+	if checked && fingerprint == "" {
 		diags.Append(noValidatorsWarning(sourceURL))
 	}
 	return fingerprint
 }
 
-// currentFingerprint asks the source for its validators with an unauthenticated HEAD, bounded by
-// the read timeout; any answer but a 2xx is an error, since it says nothing about the content.
-func (r *remoteFileResource) currentFingerprint(ctx context.Context, sourceURL string, readTimeout time.Duration) (string, error) {
+// checkSource asks the source for its validators with an unauthenticated HEAD, bounded by the
+// read timeout. A source that cannot be checked (no answer, or anything but a 2xx, which says
+// nothing about the content) gives a warning, never an error, and checked is false.
+func (r *remoteFileResource) checkSource(ctx context.Context, sourceURL string, readTimeout time.Duration, diags *diag.Diagnostics) (fingerprint string, checked bool) {
 	ctx, cancel := context.WithTimeout(ctx, readTimeout)
 	defer cancel()
 	head, err := r.data.client.Head(ctx, sourceURL)
+	if err == nil && !isSuccess(head.StatusCode) {
+		err = errors.New("the source answered " + head.Describe())
+	}
 	if err != nil {
-		return "", err
+		diags.Append(sourceCheckWarning(sourceURL, err, readTimeout))
+		return "", false
 	}
-	if !isSuccess(head.StatusCode) {
-		return "", errors.New("the source answered " + head.Describe())
-	}
-	return sourceFingerprint(head), nil
+	return sourceFingerprint(head), true
 }
 
 // keyFromHostedURL reads the storage key from a hosted URL: its path without the leading slash.
