@@ -426,26 +426,6 @@ func TestCheckHosted_AnswerBeforeAttemptsWithout(t *testing.T) {
 	}
 }
 
-// A retry that would have almost no time left once its wait is over fails at once instead.
-func TestUploadFromURL_RetryWithoutTimeForTheAttemptFailsAtOnce(t *testing.T) {
-	srv := newScriptedServer(t, answer{status: 429, retryAfter: "2", body: `{"success":false,"error":{"code":"rate_limited","message":"Rate limit exceeded"},"request_id":"req_9"}`})
-	ctx, cancel := context.WithTimeout(context.Background(), 2100*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err := testClient(t, srv.URL, 4).UploadFromURL(ctx, catRequest)
-	if took := time.Since(start); took > time.Second {
-		t.Errorf("took %s, want an answer at once", took)
-	}
-	for _, want := range []string{"asked to retry after 2s (Retry-After), but the operation's deadline is", "too close for another attempt", "Request ID: req_9"} {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("error %v does not say %q", err, want)
-		}
-	}
-	if strings.Contains(fmt.Sprint(err), "capped") {
-		t.Errorf("error %v says capped, but 2s is under the cap", err)
-	}
-}
-
 func TestRetriesCut(t *testing.T) {
 	stop := context.DeadlineExceeded
 	for _, tc := range []struct {
@@ -485,26 +465,47 @@ func TestUploadFromURL_DeadlineKeepsTheTransportError(t *testing.T) {
 	}
 }
 
+// A Retry-After past the deadline, or one that would leave almost no time for the attempt after
+// it, fails at once and says what the server asked for.
 func TestUploadFromURL_RetryAfterPastDeadlineFailsAtOnce(t *testing.T) {
-	srv := newScriptedServer(t, answer{status: 429, retryAfter: "3600", body: `{"success":false,"error":{"code":"rate_limited","message":"Rate limit exceeded"},"request_id":"req_5"}`})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	start := time.Now()
-	_, err := testClient(t, srv.URL, 4).UploadFromURL(ctx, catRequest)
-	if took := time.Since(start); took > time.Second {
-		t.Errorf("took %s, want an answer at once", took)
+	cases := map[string]struct {
+		retryAfter string
+		asked      time.Duration
+		deadline   time.Duration
+		want       []string
+		capped     bool
+	}{
+		"past the deadline, capped": {"3600", time.Hour, 5 * time.Second,
+			[]string{"asked to retry after 1h0m0s (Retry-After) (capped at 1m0s)", "deadline is", "Request ID: req_5"}, true},
+		"no time left for the attempt": {"2", 2 * time.Second, 2100 * time.Millisecond,
+			[]string{"asked to retry after 2s (Retry-After), but the operation's deadline is", "too close for another attempt", "Request ID: req_5"}, false},
 	}
-	var apiErr *APIError
-	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.RetryAfter != time.Hour {
-		t.Fatalf("err = %v (%+v), want a deadline error carrying the 429 and its Retry-After", err, apiErr)
-	}
-	for _, want := range []string{"asked to retry after 1h0m0s (Retry-After) (capped at 1m0s)", "deadline is", "Request ID: req_5"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not say %q", err, want)
-		}
-	}
-	if n := len(srv.got()); n != 1 {
-		t.Errorf("%d requests, want 1", n)
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			srv := newScriptedServer(t, answer{status: 429, retryAfter: tc.retryAfter, body: `{"success":false,"error":{"code":"rate_limited","message":"Rate limit exceeded"},"request_id":"req_5"}`})
+			ctx, cancel := context.WithTimeout(context.Background(), tc.deadline)
+			defer cancel()
+			start := time.Now()
+			_, err := testClient(t, srv.URL, 4).UploadFromURL(ctx, catRequest)
+			if took := time.Since(start); took > time.Second {
+				t.Errorf("took %s, want an answer at once", took)
+			}
+			var apiErr *APIError
+			if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.RetryAfter != tc.asked {
+				t.Fatalf("err = %v (%+v), want a deadline error carrying the 429 and its Retry-After", err, apiErr)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+			if got := strings.Contains(err.Error(), "capped"); got != tc.capped {
+				t.Errorf("error %q says capped: %v, want %v", err, got, tc.capped)
+			}
+			if n := len(srv.got()); n != 1 {
+				t.Errorf("%d requests, want 1", n)
+			}
+		})
 	}
 }
 
